@@ -1,0 +1,3 @@
+from algotui.cli import main
+
+main()
