@@ -1,0 +1,272 @@
+"""The simulated broker: order book, fills, sizing, commission, slippage and brackets.
+
+Conventions (the README repeats them):
+
+- One net position at a time. Several trades in the same direction may be open together; an
+  entry against the open position first closes every open trade, then opens the new one
+  (stop-and-reverse).
+- Market orders placed on bar ``i`` fill at bar ``i+1``'s open (``fill="next-open"``) or at bar
+  ``i``'s close (``fill="close"``). An order still pending after the last bar never fills.
+- Stop and limit orders, and the stop-loss (SL) and take-profit (TP) of open trades, are checked
+  against each bar's high and low. A gap through the level fills at the open. When SL and TP both
+  lie inside one bar the stop is assumed hit first. On each bar: SL of open trades, then pending
+  orders in the order they were placed, then TP; brackets of a trade opened at this bar's open
+  are checked on the same bar.
+- Slippage is a fraction of price, always against you: buys fill higher, sells lower.
+- Commission is ``fixed + rate * units * fill price``, charged on entry and again on exit.
+- Default size is all-in: whole units that the available equity buys at the fill price, leaving
+  room for the entry commission. ``0 < size < 1`` is that fraction of available equity; ``size
+  >= 1`` is a number of whole units; ``units=`` any positive number of units (fractional).
+  Strategies with ``fractional = True`` size all-in and fractions in fractional units.
+- Available equity is equity less the value of open positions at the current price; an entry
+  that costs more is rejected and counted.
+"""
+
+import sys
+from dataclasses import dataclass
+
+from algotui.engine.trade import Trade
+
+_ALL_IN = 1 - sys.float_info.epsilon
+
+
+@dataclass(slots=True, eq=False)
+class Order:
+    """A pending order. ``trade`` is set for an order that closes that one trade."""
+
+    is_buy: bool
+    size: float | None = None
+    units: float | None = None
+    limit: float | None = None
+    stop: float | None = None
+    sl: float | None = None
+    tp: float | None = None
+    reason: str = ""
+    placed_bar: int = 0
+    close_all: bool = False
+
+    @property
+    def is_market(self) -> bool:
+        """True for an order with neither a limit nor a stop price."""
+        return self.limit is None and self.stop is None
+
+
+@dataclass(slots=True)
+class Fill:
+    """One thing the broker did on a bar: a trade opened (``exit=False``) or closed."""
+
+    trade: Trade
+    exit: bool
+    reason: str
+
+
+class Broker:
+    """Holds cash, open trades and pending orders, and fills orders against bars."""
+
+    def __init__(
+        self,
+        opens: list[float],
+        highs: list[float],
+        lows: list[float],
+        closes: list[float],
+        *,
+        cash: float,
+        commission: float = 0.0,
+        commission_fixed: float = 0.0,
+        slippage: float = 0.0,
+        fractional: bool = False,
+    ) -> None:
+        self._o, self._h, self._l, self._c = opens, highs, lows, closes
+        self.initial_cash = float(cash)
+        self.cash = float(cash)  # realised balance: initial + realised P&L - commissions
+        self.commission = commission
+        self.commission_fixed = commission_fixed
+        self.slippage = slippage
+        self.fractional = fractional
+        self.orders: list[Order] = []
+        self.trades: list[Trade] = []
+        self.closed: list[Trade] = []
+        self.fills: list[Fill] = []
+        self.rejected_orders = 0
+        self.units = 0.0  # signed net units
+        self.cost = 0.0  # signed sum of units * entry price
+        self._next_id = 1
+        self.has_brackets = False
+
+    # -- account -------------------------------------------------------------------------------
+
+    def equity(self, price: float) -> float:
+        """Cash plus the open trades' unrealised profit at ``price``."""
+        return self.cash + self.units * price - self.cost
+
+    def available(self, price: float) -> float:
+        """Equity not tied up in open positions (never negative)."""
+        return max(0.0, self.equity(price) - abs(self.units) * price)
+
+    def _fee(self, units: float, price: float) -> float:
+        return self.commission_fixed + self.commission * units * price
+
+    def _slipped(self, price: float, is_buy: bool) -> float:
+        if not self.slippage:
+            return price
+        return price * (1 + self.slippage) if is_buy else price * (1 - self.slippage)
+
+    # -- order entry ---------------------------------------------------------------------------
+
+    def submit(self, order: Order) -> Order:
+        """Queue an order; it is processed from the next fill opportunity on."""
+        self.orders.append(order)
+        return order
+
+    def cancel_all(self) -> None:
+        """Cancel every pending order."""
+        self.orders.clear()
+
+    # -- processing ----------------------------------------------------------------------------
+
+    def process_open(self, i: int) -> None:
+        """Process bar ``i`` before the strategy sees it: SL, pending orders, TP, new brackets."""
+        o, h, lo = self._o[i], self._h[i], self._l[i]
+        if self.has_brackets:
+            self._check_brackets(i, o, h, lo, sl_only=True)
+        for order in list(self.orders):
+            price = self._trigger_price(order, o, h, lo)
+            if price is not None:
+                self.orders.remove(order)
+                self._execute(order, price, i)
+        if self.has_brackets:
+            self._check_brackets(i, o, h, lo, sl_only=False)
+
+    def process_close(self, i: int) -> None:
+        """Fill market orders placed on bar ``i`` at its close (``fill="close"``)."""
+        c = self._c[i]
+        for order in list(self.orders):
+            if order.placed_bar == i and order.is_market:
+                self.orders.remove(order)
+                self._execute(order, c, i)
+
+    def _trigger_price(self, order: Order, o: float, h: float, lo: float) -> float | None:
+        """The price at which ``order`` fills on this bar, or None if it does not."""
+        stop, limit = order.stop, order.limit
+        if stop is not None:
+            hit = h >= stop if order.is_buy else lo <= stop
+            if not hit:
+                return None
+            if limit is None:
+                return max(o, stop) if order.is_buy else min(o, stop)
+            order.stop = None  # a triggered stop-limit becomes a limit order
+        if limit is not None:
+            if order.is_buy:
+                return min(o, limit) if lo <= limit else None
+            return max(o, limit) if h >= limit else None
+        return o
+
+    def _check_brackets(self, i: int, o: float, h: float, lo: float, *, sl_only: bool) -> None:
+        for trade in list(self.trades):
+            sl, tp = trade.sl, trade.tp
+            if sl_only:
+                if sl is None:
+                    continue
+                if trade.is_long and lo <= sl:
+                    self._close_trade(trade, min(o, sl), i, "stop_loss")
+                elif not trade.is_long and h >= sl:
+                    self._close_trade(trade, max(o, sl), i, "stop_loss")
+                continue
+            # After the orders: SL of trades opened on this bar, then every TP.
+            if sl is not None and trade.entry_bar == i:
+                if trade.is_long and lo <= sl:
+                    self._close_trade(trade, min(o, sl), i, "stop_loss")
+                    continue
+                if not trade.is_long and h >= sl:
+                    self._close_trade(trade, max(o, sl), i, "stop_loss")
+                    continue
+            if tp is not None:
+                if trade.is_long and h >= tp:
+                    self._close_trade(trade, max(o, tp), i, "take_profit")
+                elif not trade.is_long and lo <= tp:
+                    self._close_trade(trade, min(o, tp), i, "take_profit")
+        self.has_brackets = any(t.sl is not None or t.tp is not None for t in self.trades)
+
+    def _execute(self, order: Order, price: float, i: int) -> None:
+        """Fill ``order`` at ``price`` (before slippage) on bar ``i``."""
+        if order.close_all:
+            for trade in list(self.trades):
+                self._close_trade(trade, price, i, "signal", order.reason)
+            return
+        # An entry against the open position closes it first (stop-and-reverse).
+        if self.trades and self.trades[0].is_long != order.is_buy:
+            for trade in list(self.trades):
+                self._close_trade(trade, price, i, "signal", order.reason)
+        fill = self._slipped(price, order.is_buy)
+        units = self._size(order, fill)
+        if units <= 0:
+            self.rejected_orders += 1
+            return
+        fee = self._fee(units, fill)
+        if units * fill + fee > self.available(fill) * (1 + 1e-12):
+            self.rejected_orders += 1
+            return
+        trade = Trade(
+            trade_id=self._next_id,
+            is_long=order.is_buy,
+            size=units,
+            entry_bar=i,
+            entry_price=fill,
+            entry_commission=fee,
+            sl=order.sl,
+            tp=order.tp,
+            entry_reason=order.reason,
+        )
+        self._next_id += 1
+        self.trades.append(trade)
+        self.cash -= fee
+        signed = units if order.is_buy else -units
+        self.units += signed
+        self.cost += signed * fill
+        if order.sl is not None or order.tp is not None:
+            self.has_brackets = True
+        self.fills.append(Fill(trade, False, order.reason))
+
+    def _size(self, order: Order, fill: float) -> float:
+        if order.units is not None:
+            return float(order.units)
+        size = _ALL_IN if order.size is None else order.size
+        if size >= 1:
+            return float(int(size))
+        budget = self.available(fill) * size - self.commission_fixed
+        if budget <= 0:
+            return 0.0
+        per_unit = fill + fill * self.commission
+        if self.fractional:
+            return budget / per_unit
+        return float(int(budget // per_unit))
+
+    def _close_trade(
+        self, trade: Trade, price: float, i: int, exit_reason: str, reason: str = ""
+    ) -> None:
+        fill = self._slipped(price, not trade.is_long)
+        fee = self._fee(trade.size, fill)
+        trade.exit_bar = i
+        trade.exit_price = fill
+        trade.exit_commission = fee
+        trade.exit_reason = exit_reason
+        self.trades.remove(trade)
+        self.closed.append(trade)
+        signed = trade.size if trade.is_long else -trade.size
+        self.units -= signed
+        self.cost -= signed * trade.entry_price
+        if not self.trades:
+            self.units = 0.0
+            self.cost = 0.0
+        self.cash += trade.gross_pnl(fill) - fee
+        if exit_reason == "stop_loss":
+            reason = reason or f"stop loss at {trade.sl:g}"
+        elif exit_reason == "take_profit":
+            reason = reason or f"take profit at {trade.tp:g}"
+        self.fills.append(Fill(trade, True, reason))
+
+    def close_all(self, i: int, price: float, exit_reason: str, reason: str) -> None:
+        """Close every open trade at ``price`` on bar ``i`` (end of data, out of money)."""
+        for trade in list(self.trades):
+            self._close_trade(trade, price, i, exit_reason, reason)
+        self.orders.clear()

@@ -1,0 +1,433 @@
+"""The strategy API: parameters, indicators declared once, and ``next()`` called per bar.
+
+A strategy sees the data only up to the bar being processed. Inside ``next()``,
+``self.data.Close`` is the closes so far (``[-1]`` is the current bar) and an indicator's
+``[-1]`` is its current value; asking for a later bar raises :class:`LookAheadError`.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from algotui.engine.broker import Broker, Order
+from algotui.engine.trade import Trade
+from algotui.errors import StrategyError
+
+PARAM_TYPES = (bool, int, float, str)
+
+
+class LookAheadError(IndexError):
+    """A strategy asked for data from a bar that has not happened yet."""
+
+
+class Indicator:
+    """An indicator's values, visible to ``next()`` only up to the current bar.
+
+    ``ind[-1]`` is the current value, ``ind[-2]`` the previous one; ``ind[k]`` with ``k >= 0``
+    is bar ``k`` and must not be in the future. ``np.asarray(ind)`` and ``ind.values`` give the
+    values so far.
+    """
+
+    __slots__ = ("name", "overlay", "_full", "_list", "_clock")
+
+    def __init__(self, name: str, values: np.ndarray, overlay: bool, clock: list[int]) -> None:
+        self.name = name
+        self.overlay = overlay
+        self._full = values
+        self._list: list[float] = values.tolist()
+        self._clock = clock  # [number of visible bars], shared with the strategy
+
+    def __getitem__(self, key: int | slice) -> Any:
+        n = self._clock[0]
+        if key.__class__ is int:
+            if key < 0:
+                key += n
+                if key < 0:
+                    raise IndexError(f"{self.name}: index out of range")
+            elif key >= n:
+                raise LookAheadError(
+                    f"{self.name}[{key}] is in the future: the current bar is {n - 1}"
+                )
+            return self._list[key]
+        return self._full[:n][key]
+
+    def __len__(self) -> int:
+        return self._clock[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        values = self._full[: self._clock[0]]
+        return values if dtype is None else values.astype(dtype)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The values up to and including the current bar."""
+        return self._full[: self._clock[0]]
+
+    def __repr__(self) -> str:
+        return f"<Indicator {self.name} bars={self._clock[0]}>"
+
+
+class Data:
+    """OHLCV columns as numpy arrays, cut at the current bar while the backtest runs."""
+
+    __slots__ = ("_cols", "_index", "_clock")
+
+    def __init__(self, df: pd.DataFrame, clock: list[int]) -> None:
+        self._cols = {c: df[c].to_numpy(dtype=float) for c in ("Open", "High", "Low", "Close")}
+        self._cols["Volume"] = df["Volume"].to_numpy(dtype=float)
+        self._index = df.index
+        self._clock = clock
+
+    def _col(self, name: str) -> np.ndarray:
+        return self._cols[name][: self._clock[0]]
+
+    @property
+    def Open(self) -> np.ndarray:  # noqa: N802 - the usual OHLCV spelling
+        """Opens so far."""
+        return self._col("Open")
+
+    @property
+    def High(self) -> np.ndarray:  # noqa: N802
+        """Highs so far."""
+        return self._col("High")
+
+    @property
+    def Low(self) -> np.ndarray:  # noqa: N802
+        """Lows so far."""
+        return self._col("Low")
+
+    @property
+    def Close(self) -> np.ndarray:  # noqa: N802
+        """Closes so far."""
+        return self._col("Close")
+
+    @property
+    def Volume(self) -> np.ndarray:  # noqa: N802
+        """Volumes so far."""
+        return self._col("Volume")
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        """Timestamps so far."""
+        return self._index[: self._clock[0]]
+
+    def __len__(self) -> int:
+        return self._clock[0]
+
+
+class Position:
+    """The net open position, read-only."""
+
+    __slots__ = ("_broker", "_price")
+
+    def __init__(self, broker: Broker, price: Callable[[], float]) -> None:
+        self._broker = broker
+        self._price = price
+
+    @property
+    def size(self) -> float:
+        """Signed units: positive long, negative short, 0 flat."""
+        return self._broker.units
+
+    @property
+    def is_long(self) -> bool:
+        """True when long."""
+        return self._broker.units > 0
+
+    @property
+    def is_short(self) -> bool:
+        """True when short."""
+        return self._broker.units < 0
+
+    @property
+    def pnl(self) -> float:
+        """Unrealised profit of the open trades at the current close (after entry commission)."""
+        price = self._price()
+        return sum(t.pnl_at(price) for t in self._broker.trades)
+
+    def __bool__(self) -> bool:
+        return self._broker.units != 0
+
+    def __repr__(self) -> str:
+        return f"<Position size={self.size:g}>"
+
+
+class Strategy:
+    """Base class of every strategy.
+
+    Class attributes of type int, float, bool or str are parameters (``-p name=value`` on the
+    command line). Override :meth:`init` to declare indicators with :meth:`indicator` and
+    :meth:`next` to trade with :meth:`buy`, :meth:`sell` and :meth:`close`.
+    """
+
+    #: The name the strategy is listed and recorded under (default: the class name).
+    name: ClassVar[str] = ""
+    #: Size all-in and fractional orders in fractional units (crypto, FX) instead of whole ones.
+    fractional: ClassVar[bool] = False
+
+    def __init__(self, broker: Broker, data: pd.DataFrame, params: dict[str, Any]) -> None:
+        self._clock = [len(data)]
+        self._broker = broker
+        self._closes: list[float] = data["Close"].tolist()
+        self.data = Data(data, self._clock)
+        self.indicators: list[Indicator] = []
+        self.position = Position(broker, lambda: self._closes[self._clock[0] - 1])
+        for name, value in params.items():
+            setattr(self, name, value)
+
+    # -- parameters ----------------------------------------------------------------------------
+
+    @classmethod
+    def parameters(cls) -> dict[str, Any]:
+        """The strategy's parameters and their defaults, in declaration order."""
+        params: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            if klass is object or klass is Strategy:
+                continue
+            for name, value in vars(klass).items():
+                if (
+                    not name.startswith("_")
+                    and type(value) in PARAM_TYPES
+                    and not hasattr(Strategy, name)
+                ):
+                    params[name] = value
+        return params
+
+    @classmethod
+    def resolve_params(cls, overrides: dict[str, str | Any]) -> dict[str, Any]:
+        """Defaults updated with ``overrides``, coerced to each default's type."""
+        params = cls.parameters()
+        for name, raw in overrides.items():
+            if name not in params:
+                known = ", ".join(params) or "none"
+                raise StrategyError(
+                    f"{cls.__name__} has no parameter {name!r} (parameters: {known})"
+                )
+            params[name] = coerce(name, raw, params[name])
+        return params
+
+    # -- to override ---------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Declare indicators here, once, vectorised over the whole history."""
+
+    def next(self) -> None:
+        """Called once per bar, after pending orders were processed on that bar."""
+
+    # -- indicators ----------------------------------------------------------------------------
+
+    def indicator(
+        self,
+        fn: Callable[..., Any] | Sequence[float] | np.ndarray,
+        *args: Any,
+        name: str | Sequence[str] | None = None,
+        overlay: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Compute an indicator once over the full history and record it for plotting.
+
+        ``fn(*args, **kwargs)`` (or an array given directly) must return one array, or a
+        tuple of arrays, as long as the data. ``overlay`` draws it over the candles (default:
+        true when its values sit near the price). Returns an :class:`Indicator`, or a tuple
+        of them for a tuple result.
+        """
+        result = fn(*args, **kwargs) if callable(fn) else fn
+        outputs = list(result) if isinstance(result, tuple) else [result]
+        if isinstance(name, str) or name is None:
+            base = name or getattr(fn, "__name__", "indicator")
+            names = [base] if len(outputs) == 1 else [f"{base}[{k}]" for k in range(len(outputs))]
+        else:
+            names = list(name)
+            if len(names) != len(outputs):
+                raise StrategyError(f"indicator gives {len(outputs)} outputs but {len(names)} names")
+        n = len(self._closes)
+        made = []
+        for label, out in zip(names, outputs, strict=True):
+            values = np.asarray(out, dtype=float).reshape(-1)
+            if len(values) != n:
+                raise StrategyError(
+                    f"indicator {label!r} has {len(values)} values for {n} bars; "
+                    "an indicator must return one value per bar"
+                )
+            if any(ind.name == label for ind in self.indicators):
+                raise StrategyError(f"two indicators are named {label!r}; give each its own name")
+            is_overlay = _near_price(values, self._closes) if overlay is None else overlay
+            ind = Indicator(label, values, is_overlay, self._clock)
+            self.indicators.append(ind)
+            made.append(ind)
+        return made[0] if len(made) == 1 else tuple(made)
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def buy(
+        self,
+        size: float | None = None,
+        *,
+        units: float | None = None,
+        limit: float | None = None,
+        stop: float | None = None,
+        sl: float | None = None,
+        tp: float | None = None,
+        reason: str = "",
+    ) -> Order:
+        """Place a buy order (go long, or close a short and go long)."""
+        return self._order(True, size, units, limit, stop, sl, tp, reason)
+
+    def sell(
+        self,
+        size: float | None = None,
+        *,
+        units: float | None = None,
+        limit: float | None = None,
+        stop: float | None = None,
+        sl: float | None = None,
+        tp: float | None = None,
+        reason: str = "",
+    ) -> Order:
+        """Place a sell order (go short, or close a long and go short)."""
+        return self._order(False, size, units, limit, stop, sl, tp, reason)
+
+    def close(self, reason: str = "") -> Order | None:
+        """Close every open trade at market. Does nothing when flat."""
+        if not self._broker.trades:
+            return None
+        return self._broker.submit(
+            Order(
+                is_buy=self._broker.units < 0,
+                reason=reason,
+                placed_bar=self._clock[0] - 1,
+                close_all=True,
+            )
+        )
+
+    def cancel_orders(self) -> None:
+        """Cancel every pending order."""
+        self._broker.cancel_all()
+
+    def _order(
+        self,
+        is_buy: bool,
+        size: float | None,
+        units: float | None,
+        limit: float | None,
+        stop: float | None,
+        sl: float | None,
+        tp: float | None,
+        reason: str,
+    ) -> Order:
+        if size is not None and units is not None:
+            raise StrategyError("give either size= or units=, not both")
+        if size is not None and not (0 < size < 1 or (size >= 1 and size == int(size))):
+            raise StrategyError(
+                f"size={size!r}: use 0 < size < 1 for a fraction of equity, a whole number "
+                "of units, or units= for fractional units"
+            )
+        if units is not None and not units > 0:
+            raise StrategyError(f"units={units!r} must be positive")
+        ref = limit if limit is not None else stop if stop is not None else self._closes[
+            self._clock[0] - 1
+        ]
+        side = "long" if is_buy else "short"
+        low, high = (sl, tp) if is_buy else (tp, sl)
+        if (low is not None and not low < ref) or (high is not None and not ref < high):
+            raise StrategyError(
+                f"{side} order needs {'SL < price < TP' if is_buy else 'TP < price < SL'} "
+                f"(price {ref:g}, sl {sl}, tp {tp})"
+            )
+        order = Order(
+            is_buy=is_buy,
+            size=size,
+            units=units,
+            limit=limit,
+            stop=stop,
+            sl=sl,
+            tp=tp,
+            reason=reason,
+            placed_bar=self._clock[0] - 1,
+        )
+        return self._broker.submit(order)
+
+    # -- account -------------------------------------------------------------------------------
+
+    @property
+    def i(self) -> int:
+        """Index of the current bar (0-based)."""
+        return self._clock[0] - 1
+
+    @property
+    def time(self) -> pd.Timestamp:
+        """Timestamp of the current bar."""
+        return self.data._index[self._clock[0] - 1]
+
+    @property
+    def price(self) -> float:
+        """Close of the current bar."""
+        return self._closes[self._clock[0] - 1]
+
+    @property
+    def equity(self) -> float:
+        """Cash plus open trades marked at the current close."""
+        return self._broker.equity(self.price)
+
+    @property
+    def cash(self) -> float:
+        """Money not invested in open positions (short-sale proceeds included)."""
+        return self.equity - self._broker.units * self.price
+
+    @property
+    def trades(self) -> tuple[Trade, ...]:
+        """Open trades, oldest first."""
+        return tuple(self._broker.trades)
+
+    @property
+    def closed_trades(self) -> tuple[Trade, ...]:
+        """Closed trades, in closing order."""
+        return tuple(self._broker.closed)
+
+    @property
+    def orders(self) -> tuple[Order, ...]:
+        """Pending orders."""
+        return tuple(self._broker.orders)
+
+
+def coerce(name: str, raw: Any, default: Any) -> Any:
+    """Coerce a command-line value to the type of the parameter's default."""
+    kind = type(default)
+    if not isinstance(raw, str):
+        if kind is float and type(raw) is int:
+            return float(raw)
+        if type(raw) is kind:
+            return raw
+        raw = str(raw)
+    text = raw.strip()
+    try:
+        if kind is bool:
+            low = text.lower()
+            if low in ("1", "true", "yes", "on", "y"):
+                return True
+            if low in ("0", "false", "no", "off", "n"):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(text)
+        if kind is float:
+            value = float(text)
+            if value != value:
+                raise ValueError
+            return value
+    except ValueError:
+        expected = {bool: "true or false", int: "a whole number", float: "a number"}[kind]
+        raise StrategyError(f"parameter {name}={raw!r}: expected {expected}") from None
+    return text
+
+
+def _near_price(values: np.ndarray, closes: list[float]) -> bool:
+    """True when an indicator's values lie in the price's range (so it overlays the candles)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return False
+    lo, hi = min(closes), max(closes)
+    span = hi - lo or abs(hi) or 1.0
+    return bool(np.median(finite) > lo - span and np.median(finite) < hi + span)
