@@ -1,1 +1,156 @@
-def main():\n    pass
+"""The ``algotui`` command line."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.exceptions import Abort, Exit, TyperException
+
+from algotui.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    help="Watch a trading-strategy backtest happen, bar by bar, in your terminal.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+SourceArg = Annotated[
+    str, typer.Argument(help="'sample' (bundled synthetic data) or a .csv/.parquet file.")
+]
+StrategyOpt = Annotated[
+    str,
+    typer.Option("--strategy", "-s", help="A built-in name or path/to/file.py[:Class]."),
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Strategy parameter NAME=VALUE (repeatable)."),
+]
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    """``["fast=5", "slow=30"]`` as a dict; a malformed item is a one-line error."""
+    params: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"-p {item!r}: write parameters as NAME=VALUE, e.g. -p fast=5")
+        params[name.strip()] = value
+    return params
+
+
+def parse_speed(text: str) -> float | None:
+    """Bars per second, or None for ``max``."""
+    if text.lower() == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = -1.0
+    if not speed > 0:
+        raise UserError(f"--speed {text!r}: give bars per second (e.g. 20) or max")
+    return speed
+
+
+@app.callback(invoke_without_command=True)
+def _default(ctx: typer.Context) -> None:
+    """With no command, ``algotui`` plays the demo: ``algotui run sample``."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@app.command()
+def run(
+    source: SourceArg = "sample",
+    strategy: StrategyOpt = "sma_cross",
+    param: ParamOpt = None,
+    cash: Annotated[float, typer.Option(help="Starting cash.")] = 10_000.0,
+    commission: Annotated[
+        float, typer.Option(help="Commission as a fraction of traded value (0.001 = 0.1%).")
+    ] = 0.0,
+    commission_fixed: Annotated[float, typer.Option(help="Fixed commission per order.")] = 0.0,
+    slippage: Annotated[float, typer.Option(help="Slippage as a fraction of price.")] = 0.0,
+    fill: Annotated[
+        str, typer.Option(help="Market orders fill at the next bar's open or this bar's close.")
+    ] = "next-open",
+    speed: Annotated[str, typer.Option(help="Bars per second in the app, or max.")] = "20",
+    emit_every: Annotated[
+        int | None,
+        typer.Option(help="Emit stats/equity every N bars (default: about 2,000 per run)."),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Run headless at full speed, writing events as JSON Lines (.gz ok)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Headless; print only the final metrics as JSON.")
+    ] = False,
+    headless: Annotated[
+        bool, typer.Option(help="Run without the app and print a summary table.")
+    ] = False,
+    close_at_end: Annotated[
+        bool, typer.Option(help="Close open trades at the last close (exit_reason 'end').")
+    ] = False,
+    clean: Annotated[bool, typer.Option(help="Drop bad rows from a data file.")] = False,
+) -> None:
+    """Run a backtest: in the app, or headless with --record / --json / --headless."""
+    from algotui.engine import Backtest, load_strategy
+    from algotui.feed import load_source
+
+    parse_speed(speed)
+    params = parse_params(param)
+    strategy_cls = load_strategy(strategy)
+    data = load_source(source, clean=clean)
+    for warning in data.attrs.get("warnings", []):
+        print(f"algotui: warning: {warning}", file=sys.stderr)
+    bt = Backtest(
+        data,
+        strategy_cls,
+        params,
+        cash=cash,
+        commission=commission,
+        commission_fixed=commission_fixed,
+        slippage=slippage,
+        fill=fill,
+        emit_every=emit_every,
+        close_at_end=close_at_end,
+    )
+    from algotui.headless import run_headless
+
+    code = run_headless(bt, record=record, as_json=as_json)
+    raise typer.Exit(code)
+
+
+@app.command()
+def strategies() -> None:
+    """List the built-in strategies with their parameters."""
+    from algotui.engine import BUILTINS
+
+    for name, cls in BUILTINS.items():
+        params = ", ".join(f"{k}={v!r}" for k, v in cls.parameters().items()) or "no parameters"
+        doc = " ".join((cls.__doc__ or "").split())
+        print(f"{name}  ({params})\n    {doc}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        code = app(args=argv, prog_name="algotui", standalone_mode=False)
+    except UserError as exc:
+        print(f"algotui: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exit as exc:
+        sys.exit(exc.exit_code)
+    except TyperException as exc:
+        print(f"algotui: error: {_one_line(exc.format_message())}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, Abort):
+        print("algotui: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

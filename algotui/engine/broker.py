@@ -9,9 +9,10 @@ Conventions (the README repeats them):
   ``i``'s close (``fill="close"``). An order still pending after the last bar never fills.
 - Stop and limit orders, and the stop-loss (SL) and take-profit (TP) of open trades, are checked
   against each bar's high and low. A gap through the level fills at the open. When SL and TP both
-  lie inside one bar the stop is assumed hit first. On each bar: SL of open trades, then pending
-  orders in the order they were placed, then TP; brackets of a trade opened at this bar's open
-  are checked on the same bar.
+  lie inside one bar the stop is assumed hit first. On each bar: pending orders in the order they
+  were placed (market orders at the open), then SL/TP of open trades, including a trade opened at
+  this bar's open; a trade opened by a stop or limit order inside the bar has its brackets
+  checked from the next bar.
 - Slippage is a fraction of price, always against you: buys fill higher, sells lower.
 - Commission is ``fixed + rate * units * fill price``, charged on entry and again on exit.
 - Default size is all-in: whole units that the available equity buys at the fill price, leaving
@@ -125,17 +126,18 @@ class Broker:
     # -- processing ----------------------------------------------------------------------------
 
     def process_open(self, i: int) -> None:
-        """Process bar ``i`` before the strategy sees it: SL, pending orders, TP, new brackets."""
+        """Process bar ``i`` before the strategy sees it: pending orders, then SL/TP."""
         o, h, lo = self._o[i], self._h[i], self._l[i]
-        if self.has_brackets:
-            self._check_brackets(i, o, h, lo, sl_only=True)
+        deferred: list[Trade] = []
         for order in list(self.orders):
             price = self._trigger_price(order, o, h, lo)
             if price is not None:
                 self.orders.remove(order)
-                self._execute(order, price, i)
+                opened = self._execute(order, price, i)
+                if opened is not None and not order.is_market:
+                    deferred.append(opened)
         if self.has_brackets:
-            self._check_brackets(i, o, h, lo, sl_only=False)
+            self._check_brackets(i, o, h, lo, deferred)
 
     def process_close(self, i: int) -> None:
         """Fill market orders placed on bar ``i`` at its close (``fill="close"``)."""
@@ -161,38 +163,34 @@ class Broker:
             return max(o, limit) if h >= limit else None
         return o
 
-    def _check_brackets(self, i: int, o: float, h: float, lo: float, *, sl_only: bool) -> None:
+    def _check_brackets(self, i: int, o: float, h: float, lo: float, deferred: list[Trade]) -> None:
+        """Close trades whose stop-loss or take-profit lies in bar ``i`` (the stop first).
+
+        A trade opened on this bar by a stop or limit order has its brackets checked from
+        the next bar on: inside one bar the order of the fill and the bracket is unknown.
+        """
         for trade in list(self.trades):
-            sl, tp = trade.sl, trade.tp
-            if sl_only:
-                if sl is None:
-                    continue
-                if trade.is_long and lo <= sl:
-                    self._close_trade(trade, min(o, sl), i, "stop_loss")
-                elif not trade.is_long and h >= sl:
-                    self._close_trade(trade, max(o, sl), i, "stop_loss")
+            if trade in deferred:
                 continue
-            # After the orders: SL of trades opened on this bar, then every TP.
-            if sl is not None and trade.entry_bar == i:
-                if trade.is_long and lo <= sl:
+            sl, tp = trade.sl, trade.tp
+            if trade.is_long:
+                if sl is not None and lo <= sl:
                     self._close_trade(trade, min(o, sl), i, "stop_loss")
-                    continue
-                if not trade.is_long and h >= sl:
-                    self._close_trade(trade, max(o, sl), i, "stop_loss")
-                    continue
-            if tp is not None:
-                if trade.is_long and h >= tp:
+                elif tp is not None and h >= tp:
                     self._close_trade(trade, max(o, tp), i, "take_profit")
-                elif not trade.is_long and lo <= tp:
+            else:
+                if sl is not None and h >= sl:
+                    self._close_trade(trade, max(o, sl), i, "stop_loss")
+                elif tp is not None and lo <= tp:
                     self._close_trade(trade, min(o, tp), i, "take_profit")
         self.has_brackets = any(t.sl is not None or t.tp is not None for t in self.trades)
 
-    def _execute(self, order: Order, price: float, i: int) -> None:
-        """Fill ``order`` at ``price`` (before slippage) on bar ``i``."""
+    def _execute(self, order: Order, price: float, i: int) -> Trade | None:
+        """Fill ``order`` at ``price`` (before slippage) on bar ``i``; the trade it opened."""
         if order.close_all:
             for trade in list(self.trades):
                 self._close_trade(trade, price, i, "signal", order.reason)
-            return
+            return None
         # An entry against the open position closes it first (stop-and-reverse).
         if self.trades and self.trades[0].is_long != order.is_buy:
             for trade in list(self.trades):
@@ -201,11 +199,11 @@ class Broker:
         units = self._size(order, fill)
         if units <= 0:
             self.rejected_orders += 1
-            return
+            return None
         fee = self._fee(units, fill)
         if units * fill + fee > self.available(fill) * (1 + 1e-12):
             self.rejected_orders += 1
-            return
+            return None
         trade = Trade(
             trade_id=self._next_id,
             is_long=order.is_buy,
@@ -226,6 +224,7 @@ class Broker:
         if order.sl is not None or order.tp is not None:
             self.has_brackets = True
         self.fills.append(Fill(trade, False, order.reason))
+        return trade
 
     def _size(self, order: Order, fill: float) -> float:
         if order.units is not None:

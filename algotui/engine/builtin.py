@@ -55,7 +55,9 @@ class RsiReversion(Strategy):
     allow_short = False
 
     def init(self) -> None:
-        self.rsi = self.indicator(rsi, self.data.Close, self.n, name=f"RSI({self.n})", overlay=False)
+        self.rsi = self.indicator(
+            rsi, self.data.Close, self.n, name=f"RSI({self.n})", overlay=False
+        )
 
     def next(self) -> None:
         value = self.rsi[-1]

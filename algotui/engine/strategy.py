@@ -241,7 +241,9 @@ class Strategy:
         else:
             names = list(name)
             if len(names) != len(outputs):
-                raise StrategyError(f"indicator gives {len(outputs)} outputs but {len(names)} names")
+                raise StrategyError(
+                    f"indicator gives {len(outputs)} outputs but {len(names)} names"
+                )
         n = len(self._closes)
         made = []
         for label, out in zip(names, outputs, strict=True):
@@ -326,9 +328,13 @@ class Strategy:
             )
         if units is not None and not units > 0:
             raise StrategyError(f"units={units!r} must be positive")
-        ref = limit if limit is not None else stop if stop is not None else self._closes[
-            self._clock[0] - 1
-        ]
+        ref = (
+            limit
+            if limit is not None
+            else stop
+            if stop is not None
+            else self._closes[self._clock[0] - 1]
+        )
         side = "long" if is_buy else "short"
         low, high = (sl, tp) if is_buy else (tp, sl)
         if (low is not None and not low < ref) or (high is not None and not ref < high):

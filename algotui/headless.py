@@ -1,0 +1,129 @@
+"""Headless runs: the event stream to a recording, a progress bar and a summary, no TUI."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from algotui.engine.backtest import Backtest
+from algotui.recorder import Recorder
+
+
+def run_headless(
+    bt: Backtest,
+    *,
+    record: Path | None = None,
+    as_json: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Drain the backtest at full speed into ``record``; print a summary. Returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    err_console = Console(file=err, highlight=False)
+    recorder = Recorder(record) if record else None
+    codec_write = recorder.write if recorder else None
+    total = len(bt.data)
+    progress = None
+    if err.isatty() and not as_json:
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} bars"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        )
+        task = progress.add_task(f"{bt.symbol} {bt.strategy_cls.__name__}", total=total)
+        progress.start()
+    step = max(1, total // 200)
+    try:
+        events = bt.events()
+        if codec_write is None and progress is None:
+            for _ in events:
+                pass
+        else:
+            for event in events:
+                if codec_write is not None:
+                    codec_write(bt.codec, event)
+                if progress is not None and event.type == "candle" and event.data % step == 0:
+                    progress.update(task, completed=event.data + 1)
+    except KeyboardInterrupt:
+        if recorder is not None:
+            recorder.write_line(
+                json.dumps(
+                    {
+                        "type": "error",
+                        "seq": -1,
+                        "run_id": bt.run_id,
+                        "message": "interrupted",
+                        "details": "stopped by the user (Ctrl-C)",
+                    }
+                )
+            )
+        err_console.print("algotui: interrupted; the recording holds every event so far")
+        return 130
+    finally:
+        if progress is not None:
+            progress.stop()
+        if recorder is not None:
+            recorder.close()
+    if bt.status == "failed":
+        print(f"algotui: run failed: {bt.error_message}", file=err)
+        if record:
+            print(f"algotui: the recording ends with the error event: {record}", file=err)
+        return 1
+    metrics = bt.metrics or {}
+    if as_json:
+        out.write(json.dumps(metrics, allow_nan=False) + "\n")
+    else:
+        print_summary(bt, metrics, out, record)
+    return 0
+
+
+def print_summary(bt: Backtest, m: dict[str, Any], out: TextIO, record: Path | None) -> None:
+    """A table of the headline metrics."""
+    console = Console(file=out, highlight=False)
+    table = Table(title=f"{bt.symbol} {bt.interval}  {bt.strategy_cls.__name__}  {bt.params}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("Period", f"{m['start'][:10]} .. {m['end'][:10]} ({m['bars']:,} bars)"),
+        ("Final equity", _money(m["final_equity"])),
+        ("Net profit", _money(m["net_profit"])),
+        ("Return", _pct(m["total_return_pct"])),
+        ("Buy & hold return", _pct(m["buy_and_hold_return_pct"])),
+        ("CAGR", _pct(m["cagr_pct"])),
+        ("Max drawdown", _pct(m["max_drawdown"])),
+        ("Sharpe", _num(m["sharpe_ratio"])),
+        ("Sortino", _num(m["sortino_ratio"])),
+        ("Trades (closed / open)", f"{m['total_trades']} / {m['open_trades']}"),
+        ("Win rate", _pct(m["win_rate"])),
+        ("Profit factor", _num(m["profit_factor"])),
+        ("Expectancy", _money(m["expectancy"])),
+        ("Exposure", _pct(m["exposure_pct"])),
+        ("Commissions", _money(m["total_commissions"])),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if m.get("stopped_reason"):
+        console.print(f"stopped: {m['stopped_reason']}")
+    if record:
+        console.print(f"recorded to {record}")
+
+
+def _money(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.2f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}%"
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
