@@ -470,6 +470,18 @@ ERROR_CASES: list[tuple[str, str, str | bytes | None, list[str]]] = [
         ["row 2", "Open is not positive (-1)"],
     ),
     ("negative volume", "data.csv", _rows("2023-01-03,1,2,0.5,1.5,-5"), ["row 2", "Volume"]),
+    (
+        "infinite price",
+        "data.csv",
+        _rows("2023-01-03,1,inf,0.5,1.5,1"),
+        ["row 2 (2023-01-03)", "High is not a number ('inf')"],
+    ),
+    (
+        "timestamp out of range",
+        "data.csv",
+        _rows("3000-01-01,1,2,0.5,1.5,1"),
+        ["row 2", "Date is not a valid date/time ('3000-01-01')"],
+    ),
 ]
 
 
@@ -523,6 +535,12 @@ def test_parquet_nan_is_reported_with_row(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"gaps.parquet row 2 \(2023-01-03\): Low is missing"):
         load_file(path)
     assert len(load_file(path, clean=True)) == 2
+    # The index name is used in messages about timestamps.
+    source["Low"] = 0.5
+    source.index = pd.DatetimeIndex(["2023-01-02", None, "2023-01-04"], name="ts")
+    source.to_parquet(path)
+    with pytest.raises(DataError, match=r"^gaps.parquet row 2: ts is empty; fix the file"):
+        load_file(path)
 
 
 # --------------------------------------------------------------------------- load_source

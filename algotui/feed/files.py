@@ -163,25 +163,37 @@ def _sniff_separator(p: Path) -> str:
 
 
 def _read_csv(p: Path) -> pd.DataFrame:
-    """Read every cell as text so bad cells can be reported exactly as written."""
+    """Read a CSV file.
+
+    Clean numeric columns come back as numbers (fast); with the default NA markers switched off,
+    a column holding any empty, ``nan`` or non-numeric cell comes back as text, so bad cells
+    can be reported exactly as written.
+    """
     sep = _sniff_separator(p)
     try:
-        frame = pd.read_csv(
-            p,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            encoding="utf-8",
-            compression="gzip" if p.name.lower().endswith(".gz") else None,
-        )
+        try:
+            return _read_csv_as(p, sep, "utf-8")
+        except UnicodeDecodeError:
+            return _read_csv_as(p, sep, "latin-1")  # e.g. exports from older Windows tools
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{p.name}: the file is empty; add a header and data rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         raise DataError(
             f"{p.name}: cannot read CSV ({_one_line(exc)}); check it is a valid CSV text file"
         ) from exc
-    return frame
+
+
+def _read_csv_as(p: Path, sep: str, encoding: str) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        return pd.read_csv(
+            p,
+            sep=sep,
+            keep_default_na=False,
+            skipinitialspace=True,
+            encoding=encoding,
+            compression="gzip" if p.name.lower().endswith(".gz") else None,
+        )
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:
@@ -218,9 +230,18 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Values as stripped strings (object dtype), missing values as ``""``."""
-    obj = series.astype(object)
-    return obj.where(obj.notna(), "").astype(str).str.strip().astype(object)
+    """Values as stripped strings, missing values as ``""`` (vectorised; for text columns)."""
+    if not pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        series = series.astype(object).where(series.notna(), "").astype(str)
+    return series.fillna("").str.strip()
+
+
+def _cell(series: pd.Series, i: int) -> str:
+    """Cell ``i`` as written, for messages (``"NaN"`` for a missing number)."""
+    value = series.iloc[i]
+    if pd.isna(value):
+        return "NaN" if pd.api.types.is_numeric_dtype(series.dtype) else ""
+    return str(value).strip()
 
 
 def _missing(text: pd.Series) -> np.ndarray:
@@ -236,7 +257,7 @@ class _Timestamps:
     column: str
     """The column name as written in the file (for messages)."""
     raw: pd.Series
-    """The cells as text (for messages)."""
+    """The cells as read (for messages)."""
 
 
 def _find_timestamps(frame: pd.DataFrame, name: str) -> _Timestamps:
@@ -249,7 +270,8 @@ def _find_timestamps(frame: pd.DataFrame, name: str) -> _Timestamps:
         return _parse_timestamps(frame["__index__"], label)
     date, clock = columns.get("date"), columns.get("time")
     if date is not None and clock is not None and "datetime" not in columns:
-        if "timestamp" not in columns and _looks_like_clock(frame[clock]):
+        text_columns = _is_text(frame[date]) and _is_text(frame[clock])
+        if "timestamp" not in columns and text_columns and _looks_like_clock(frame[clock]):
             joined = _text(frame[date]) + " " + _text(frame[clock])
             joined = joined.where((_text(frame[date]) != "") & (_text(frame[clock]) != ""), "")
             return _parse_timestamps(joined, f"{date}+{clock}")
@@ -279,28 +301,28 @@ def _looks_like_clock(series: pd.Series) -> bool:
 
 def _parse_timestamps(series: pd.Series, column: str, allow_numbers: bool = True) -> _Timestamps:
     """Parse text, datetime or epoch-number cells into naive (UTC) datetime64[ns]."""
-    text = _text(series)
-    missing = _missing(text)
-    given = ~missing
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        missing = series.isna().to_numpy()
         parsed = pd.to_datetime(series, utc=True)
-    elif (
-        allow_numbers
-        and given.any()
-        and (
-            pd.api.types.is_numeric_dtype(series.dtype)
-            or text[given].str.fullmatch(_NUMBER.pattern).all()
-        )
-    ):
-        parsed = _parse_epoch(pd.to_numeric(text.where(given, None), errors="coerce"))
+    elif pd.api.types.is_numeric_dtype(series.dtype) and allow_numbers:
+        numbers = series.astype("float64")
+        missing = numbers.isna().to_numpy()
+        parsed = _parse_epoch(numbers)
     else:
-        parsed = _parse_dates(text.where(given, None))
+        text = _text(series)
+        missing = _missing(text)
+        given = ~missing
+        if allow_numbers and given.any() and text[given].str.fullmatch(_NUMBER.pattern).all():
+            numbers = pd.to_numeric(text.where(given, None), errors="coerce").astype("float64")
+            parsed = _parse_epoch(numbers)
+        else:
+            parsed = _parse_dates(text.where(given, None).astype(object))
     parsed = pd.Series(parsed, index=series.index)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     in_range = parsed.notna() & (parsed >= _TS_MIN) & (parsed <= _TS_MAX)
     parsed = parsed.where(in_range).astype("datetime64[ns]")
-    return _Timestamps(parsed, missing, column, text)
+    return _Timestamps(parsed, missing, column, series)
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
@@ -351,18 +373,17 @@ class _Numbers:
 
 
 def _parse_numbers(series: pd.Series) -> _Numbers:
-    text = _text(series)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         values = series.astype("float64").to_numpy()
         missing = np.isnan(values)
-        text = text.where(~missing, "NaN")
     else:
+        text = _text(series)
         missing = _missing(text)
-        values = pd.to_numeric(text.where(~missing, None), errors="coerce").astype("float64")
-        values = values.to_numpy()
+        values = pd.to_numeric(text.where(~missing, None), errors="coerce")
+        values = np.asarray(values, dtype="float64")
     not_number = ~missing & ~np.isfinite(values)
     values = np.where(np.isfinite(values), values, np.nan)
-    return _Numbers(values, missing, not_number, text)
+    return _Numbers(values, missing, not_number, series)
 
 
 def _find_columns(frame: pd.DataFrame, name: str) -> dict[str, pd.Series | None]:
@@ -499,7 +520,7 @@ class _Validator:
         ).astype("float64")
         notes: list[str] = []
         if dropped:
-            detail = ", ".join(f"{n} {label}" for label, n in counts.items())
+            detail = ", ".join(f"{n} {label}" for label, n in counts.most_common())
             notes.append(f"dropped {dropped} bad row{'s' if dropped != 1 else ''} ({detail})")
         moved = int(backwards.sum())
         if moved:
@@ -538,7 +559,7 @@ class _Validator:
                 ~stamps.missing & stamps.values.isna().to_numpy(),
                 "bad timestamp",
                 lambda i: (
-                    f"{stamps.column} is not a valid timestamp ({_quote(stamps.raw.iloc[i])})"
+                    f"{stamps.column} is not a valid date/time ({_quote(_cell(stamps.raw, i))})"
                 ),
             ),
         ]
@@ -547,7 +568,7 @@ class _Validator:
                 _Check(
                     parsed.missing,
                     "NaN",
-                    lambda i, c=column, p=parsed: _describe_missing(c, p.raw.iloc[i]),
+                    lambda i, c=column, p=parsed: _describe_missing(c, _cell(p.raw, i)),
                 )
             )
         for column, parsed in numbers.items():
@@ -555,7 +576,9 @@ class _Validator:
                 _Check(
                     parsed.not_number,
                     "non-numeric",
-                    lambda i, c=column, p=parsed: f"{c} is not a number ({_quote(p.raw.iloc[i])})",
+                    lambda i, c=column, p=parsed: (
+                        f"{c} is not a number ({_quote(_cell(p.raw, i))})"
+                    ),
                 )
             )
         with np.errstate(invalid="ignore"):
