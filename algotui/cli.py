@@ -94,12 +94,17 @@ def run(
         bool, typer.Option(help="Close open trades at the last close (exit_reason 'end').")
     ] = False,
     clean: Annotated[bool, typer.Option(help="Drop bad rows from a data file.")] = False,
+    theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
+    paused: Annotated[bool, typer.Option(help="Open the app paused at the first bar.")] = False,
 ) -> None:
     """Run a backtest: in the app, or headless with --record / --json / --headless."""
     from algotui.engine import Backtest, load_strategy
     from algotui.feed import load_source
 
-    parse_speed(speed)
+    pace = parse_speed(speed)
+    interactive = not (record or as_json or headless)
+    if interactive:
+        check_theme(theme)
     params = parse_params(param)
     strategy_cls = load_strategy(strategy)
     data = load_source(source, clean=clean)
@@ -117,10 +122,70 @@ def run(
         emit_every=emit_every,
         close_at_end=close_at_end,
     )
-    from algotui.headless import run_headless
+    if interactive and not (sys.stdout.isatty() and sys.stdin.isatty()):
+        print(
+            "algotui: not a terminal, running headless (use --headless to say so)", file=sys.stderr
+        )
+        interactive = False
+    if not interactive:
+        from algotui.headless import run_headless
 
-    code = run_headless(bt, record=record, as_json=as_json)
+        raise typer.Exit(run_headless(bt, record=record, as_json=as_json))
+    from algotui.player import Player
+
+    code = play(Player(bt.events(), speed=pace), lambda: bt.codec, theme, paused)
+    if bt.status == "failed":
+        print(f"algotui: run failed: {bt.error_message}", file=sys.stderr)
+        code = 1
     raise typer.Exit(code)
+
+
+@app.command()
+def replay(
+    recording: Annotated[Path, typer.Argument(help="A recording made with --record.")],
+    speed: Annotated[str, typer.Option(help="Bars per second, or max.")] = "20",
+    theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
+    paused: Annotated[bool, typer.Option(help="Open paused at the first bar.")] = False,
+) -> None:
+    """Play a recording in the app with the same controls as a live run."""
+    from algotui.engine.events import read_events
+    from algotui.player import Player
+    from algotui.recorder import open_recording
+
+    pace = parse_speed(speed)
+    check_theme(theme)
+    with open_recording(recording) as stream:
+        try:
+            first = next(read_events(stream), None)
+        except (UnicodeDecodeError, OSError):
+            first = None
+    if not isinstance(first, dict) or first.get("type") != "metadata":
+        raise UserError(f"{recording} is not an algotui recording (no metadata event first)")
+
+    def events():
+        with open_recording(recording) as stream:
+            yield from read_events(stream)
+
+    raise typer.Exit(play(Player(events(), speed=pace), lambda: None, theme, paused))
+
+
+def check_theme(theme: str | None) -> None:
+    """A one-line error for an unknown theme name."""
+    if theme is None:
+        return
+    from algotui.themes import load_themes
+
+    names = [t.name for t in load_themes()]
+    if theme not in names:
+        raise UserError(f"--theme {theme!r}: choose one of {', '.join(names)}")
+
+
+def play(player, codec, theme: str | None, paused: bool) -> int:  # noqa: ANN001
+    """Open the app on ``player`` and return its exit code."""
+    from algotui.app import AlgoApp
+
+    result = AlgoApp(player, codec=codec, theme=theme, start_paused=paused).run()
+    return result or 0
 
 
 @app.command()

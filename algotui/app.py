@@ -1,0 +1,382 @@
+"""The terminal app: a backtest played live, with pause, step, speed, pan, zoom and themes.
+
+The engine (or a recording) runs in a worker thread behind a :class:`~algotui.player.Player`.
+A frame timer drains whatever the player released since the last frame into the
+:class:`~algotui.state.RunState` and redraws only the panes whose data changed, so the app
+never handles a message per bar however fast the run goes.
+"""
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from algotui.engine.events import Codec
+from algotui.player import Player
+from algotui.state import RunState
+from algotui.themes import DEFAULT_THEME, load_themes
+from algotui.widgets.chart import CandleChart
+from algotui.widgets.equity import EquityChart
+from algotui.widgets.signals import SignalLog
+from algotui.widgets.stats import StatsPanel
+
+FRAME_SECONDS = 1 / 60
+
+
+class StatusBar(Static):
+    """One line on top: symbol, interval, strategy, speed and the run's state."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding, with what it does. Any of escape, ? or q closes it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "dismiss", "Close"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > Static {
+        width: auto;
+        max-width: 90%;
+        height: auto;
+        max-height: 90%;
+        padding: 1 2;
+        border: round $accent;
+        background: $surface;
+    }
+    """
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        width = max(len(k) for k, _ in self.rows)
+        lines = ["[b]algotui keys[/b]", ""]
+        lines += [f"[b $accent]{k:<{width}}[/]  {d}" for k, d in self.rows]
+        lines += ["", "[dim]escape, ? or q closes this help[/dim]"]
+        yield Static("\n".join(lines))
+
+
+HELP_ROWS = [
+    ("space", "pause / resume"),
+    ("n", "step one bar (pauses first)"),
+    ("right", "step one bar while paused at the newest bar; otherwise pan forward"),
+    ("left", "pan back through history"),
+    ("end", "follow the newest bar again"),
+    ("[  ]", "zoom out / in (bars per column)"),
+    ("+  -", "double / halve the speed"),
+    ("0", "maximum speed"),
+    ("f", "finish the run instantly"),
+    ("v", "show / hide volume"),
+    ("tab", "focus the signal log (enter jumps the chart to a signal)"),
+    ("s", "save a screenshot (SVG)"),
+    ("t", "cycle themes"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+
+
+class AlgoApp(App[int]):
+    """Plays one run. Bindings are listed in :data:`HELP_ROWS` and in the footer."""
+
+    TITLE = "algotui"
+
+    CSS = """
+    Screen {
+        layout: vertical;
+    }
+    #main {
+        height: 1fr;
+    }
+    #left {
+        width: 1fr;
+    }
+    #side {
+        width: 46;
+    }
+    CandleChart {
+        height: 3fr;
+    }
+    EquityChart {
+        height: 1fr;
+        min-height: 5;
+        max-height: 14;
+    }
+    #error {
+        display: none;
+        height: auto;
+        max-height: 8;
+        border: round $error;
+        color: $error;
+        padding: 0 1;
+    }
+    #error.-shown {
+        display: block;
+    }
+    Screen.-narrow #side {
+        width: 34;
+    }
+    Screen.-short EquityChart {
+        display: none;
+    }
+    """
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/Play"),
+        Binding("n", "step", "Step"),
+        Binding("right", "right", "Step/Pan", show=False),
+        Binding("left", "pan(-8)", "Pan", show=False),
+        Binding("end", "follow", "Follow", show=False),
+        Binding("left_square_bracket", "zoom_out", "Zoom-", show=False),
+        Binding("right_square_bracket", "zoom_in", "Zoom+", show=False),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus", "slower", "Slower"),
+        Binding("0", "max_speed", "Max", show=False),
+        Binding("f", "finish", "Finish"),
+        Binding("v", "toggle_volume", "Volume", show=False),
+        Binding("s", "screenshot", "Shot", show=False),
+        Binding("t", "cycle_theme", "Theme"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        player: Player,
+        *,
+        codec: Callable[[], Codec | None] = lambda: None,
+        theme: str | None = None,
+        label: str = "",
+        start_paused: bool = False,
+    ) -> None:
+        super().__init__()
+        self.player = player
+        self.state = RunState()
+        self._codec = codec
+        self._label = label
+        self._themes = [t.name for t in load_themes()]
+        for t in load_themes():
+            self.register_theme(t)
+        self.theme = theme or DEFAULT_THEME
+        self._status_text = ""
+        self.frames = 0
+        self._last_key_frame: float | None = None
+        if start_paused:
+            player.pause()
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield CandleChart(self.state, id="chart")
+                yield EquityChart(self.state)
+            with Vertical(id="side"):
+                yield StatsPanel(self.state, id="stats")
+                yield Static(id="error")
+                yield SignalLog(self.state, id="signals")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.chart = self.query_one(CandleChart)
+        self.equity_chart = self.query_one(EquityChart)
+        self.stats = self.query_one(StatsPanel)
+        self.signals = self.query_one(SignalLog)
+        self._apply_size_classes()
+        self.run_worker(self._play, thread=True, name="engine", exit_on_error=False)
+        self.set_interval(FRAME_SECONDS, self.frame)
+        self.frame()
+
+    def _play(self) -> None:
+        self.player.run()
+
+    def on_resize(self) -> None:
+        self._apply_size_classes()
+
+    def _apply_size_classes(self) -> None:
+        width, height = self.size
+        self.screen.set_class(width < 110, "-narrow")
+        self.screen.set_class(height < 30, "-short")
+
+    # -- the frame -----------------------------------------------------------------------------
+
+    def frame(self) -> None:
+        """Drain the player into the state and redraw what changed (called by the timer)."""
+        events = self.player.drain()
+        if events:
+            self.state.apply(events, self._codec())
+        if self.player.done and self.player.failure is not None and not self.state.failed:
+            exc = self.player.failure
+            self.state.apply([{"type": "error", "message": f"{type(exc).__name__}: {exc}"}])
+        changed = self.chart.refresh_if_changed()
+        changed |= self.equity_chart.refresh_if_changed()
+        changed |= self.stats.refresh_if_changed()
+        changed |= self.signals.refresh_if_changed()
+        self._update_status()
+        if self.state.failed:
+            box = self.query_one("#error", Static)
+            if not box.has_class("-shown"):
+                box.update(f"Run failed: {self.state.error.get('message', '')}")
+                box.add_class("-shown")
+        if changed:
+            self.frames += 1
+
+    @property
+    def run_state_label(self) -> str:
+        """RUNNING, PAUSED, DONE or FAILED."""
+        if self.state.failed:
+            return "FAILED"
+        if self.state.done:
+            return "DONE"
+        if self.player.paused and not self.player.finishing:
+            return "PAUSED"
+        return "RUNNING"
+
+    def _update_status(self) -> None:
+        meta = self.state.meta
+        label = self.run_state_label
+        speed = self.player.speed
+        speed_text = "max" if speed is None or self.player.finishing else f"{speed:g} bars/s"
+        params = " ".join(f"{k}={v}" for k, v in (meta.get("params") or {}).items())
+        color = {"FAILED": "$error", "DONE": "$success", "PAUSED": "$warning"}.get(label, "$accent")
+        text = (
+            f"[b]algotui[/b]  {meta.get('symbol', self._label)} {meta.get('interval', '')}"
+            f"  [dim]|[/dim]  {meta.get('strategy', '')} {params}"
+            f"  [dim]|[/dim]  {speed_text}  [dim]|[/dim]  [b {color}]{label}[/]"
+        )
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one(StatusBar).update(text)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume the run."""
+        if not self.state.done:
+            self.player.toggle()
+        self.frame()
+
+    def action_step(self) -> None:
+        """Advance one bar (pausing first)."""
+        if not self.state.done:
+            self.chart.follow()
+            self.player.step()
+
+    def action_right(self) -> None:
+        """Step while paused at the newest bar; otherwise pan forward."""
+        if self.player.paused and self.chart.offset == 0 and not self.state.done:
+            self.player.step()
+        else:
+            self.chart.pan(8)
+        self.frame()
+
+    def action_pan(self, columns: int) -> None:
+        """Pan the chart by ``columns`` (negative: back in history)."""
+        self.chart.pan(columns)
+        self.frame()
+
+    def action_follow(self) -> None:
+        """Back to the newest bar."""
+        self.chart.follow()
+        self.frame()
+
+    def action_zoom_in(self) -> None:
+        """Fewer bars per column."""
+        self.chart.zoom_in()
+        self.frame()
+
+    def action_zoom_out(self) -> None:
+        """More bars per column."""
+        self.chart.zoom_out()
+        self.frame()
+
+    def action_faster(self) -> None:
+        """Double the speed."""
+        self.player.faster()
+        self._notify_speed()
+
+    def action_slower(self) -> None:
+        """Halve the speed."""
+        self.player.slower()
+        self._notify_speed()
+
+    def action_max_speed(self) -> None:
+        """As fast as the engine goes."""
+        self.player.set_speed(None)
+        self._notify_speed()
+
+    def _notify_speed(self) -> None:
+        self.frame()
+
+    def action_finish(self) -> None:
+        """Run to the end at once."""
+        self.player.finish()
+        self.frame()
+
+    def action_toggle_volume(self) -> None:
+        """Show or hide volume bars."""
+        self.chart.toggle_volume()
+        self.frame()
+
+    def action_screenshot(self) -> None:
+        """Save an SVG screenshot into the current folder."""
+        symbol = self.state.meta.get("symbol", "run")
+        name = f"algotui-{symbol}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.svg"
+        path = self.save_screenshot(filename=name, path=str(Path.cwd()))
+        self.notify(f"Screenshot saved to {path}", title="Screenshot")
+
+    def action_cycle_theme(self) -> None:
+        """Switch to the next theme."""
+        names = self._themes
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def watch_theme(self, _theme: str) -> None:
+        # Panes cache their drawing per theme; make them redraw with the new colours.
+        for name in ("stats", "signals"):
+            try:
+                widget = self.query_one(f"#{name}")
+            except Exception:
+                continue
+            if isinstance(widget, StatsPanel):
+                widget._seen = -1
+            widget.refresh()
+
+    def action_help(self) -> None:
+        """Show every key binding."""
+        self.push_screen(HelpScreen(HELP_ROWS))
+
+    async def action_quit(self) -> None:
+        """Stop the run and leave, restoring the terminal."""
+        self.player.stop()
+        self.exit(1 if self.state.failed else 0)
+
+    def on_signal_log_selected(self, message: SignalLog.Selected) -> None:
+        """Jump the chart to the chosen signal's bar."""
+        self.chart.jump_to(message.bar)
+        self.frame()
+
+    def on_key(self) -> None:
+        self._last_key_frame = time.monotonic()

@@ -1,0 +1,154 @@
+"""The player owns time: it paces an event stream in bars per second, pauses, steps and finishes.
+
+It runs the stream (a live engine or a recording) in a worker thread and collects events in a
+buffer that the UI drains once per frame, so the UI never handles a message per bar. A bar is
+released as a unit: its candle waits for its turn (pace, pause, step), and the events that
+follow it (signals, trades, stats) flow straight after it.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+
+
+def _is_candle(item: Any) -> bool:
+    kind = getattr(item, "type", None)
+    if kind is None and isinstance(item, dict):
+        kind = item.get("type")
+    return kind == "candle"
+
+
+class Player:
+    """Paces ``source`` at ``speed`` bars/s (None = as fast as possible)."""
+
+    def __init__(self, source: Iterable[Any], speed: float | None = 20.0) -> None:
+        self._source = source
+        self._cond = threading.Condition()
+        self._out: list[Any] = []
+        self.speed = speed
+        self.paused = False
+        self.finishing = False
+        self.bars = 0
+        self.done = False
+        self.failure: BaseException | None = None
+        self._steps = 0
+        self._stopped = False
+        self._reset_clock = True
+
+    # -- controls (any thread) -----------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Hold before the next bar."""
+        with self._cond:
+            self.paused = True
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        """Play on at the current speed."""
+        with self._cond:
+            self.paused = False
+            self._steps = 0
+            self._reset_clock = True
+            self._cond.notify_all()
+
+    def toggle(self) -> bool:
+        """Pause or resume; returns True when now paused."""
+        if self.paused:
+            self.resume()
+        else:
+            self.pause()
+        return self.paused
+
+    def step(self, bars: int = 1) -> None:
+        """Release ``bars`` more bars while paused (pauses first if playing)."""
+        with self._cond:
+            self.paused = True
+            self._steps += bars
+            self._cond.notify_all()
+
+    def set_speed(self, speed: float | None) -> None:
+        """Bars per second, or None for maximum speed."""
+        with self._cond:
+            self.speed = speed
+            self._reset_clock = True
+            self._cond.notify_all()
+
+    def faster(self) -> float | None:
+        """Double the speed (up to the fastest paced level)."""
+        if self.speed is not None:
+            self.set_speed(min(self.speed * 2, SPEEDS[-1]))
+        return self.speed
+
+    def slower(self) -> float | None:
+        """Halve the speed; from maximum speed, back to the fastest paced level."""
+        self.set_speed(SPEEDS[-1] if self.speed is None else max(self.speed / 2, 0.5))
+        return self.speed
+
+    def finish(self) -> None:
+        """Run to the end at once, ignoring pace and pause."""
+        with self._cond:
+            self.finishing = True
+            self.paused = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """Stop the stream; the worker returns at the next bar."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    # -- the UI side ---------------------------------------------------------------------------
+
+    def drain(self) -> list[Any]:
+        """Every event released since the last call."""
+        with self._cond:
+            out, self._out = self._out, []
+        return out
+
+    # -- the worker ----------------------------------------------------------------------------
+
+    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Play the stream to its end (call in a worker thread)."""
+        cond = self._cond
+        due = time.monotonic()
+        try:
+            for item in self._source:
+                if _is_candle(item):
+                    with cond:
+                        while True:
+                            if self._stopped:
+                                return
+                            if self.finishing:
+                                break
+                            if self.paused:
+                                if self._steps > 0:
+                                    self._steps -= 1
+                                    break
+                                cond.wait()
+                                continue
+                            if self.speed is None:
+                                break
+                            now = time.monotonic()
+                            if self._reset_clock:
+                                self._reset_clock = False
+                                due = now
+                            if now >= due:
+                                # Never bank more than a quarter second of lag: after a
+                                # stall, play on at the asked pace instead of bursting.
+                                due = max(due, now - 0.25) + 1.0 / self.speed
+                                break
+                            cond.wait(due - now)
+                        self.bars += 1
+                        self._out.append(item)
+                else:
+                    with cond:
+                        self._out.append(item)
+        except BaseException as exc:  # the UI shows it; the worker must not die silently
+            self.failure = exc
+        finally:
+            self.done = True
+            if on_ready is not None:
+                on_ready()

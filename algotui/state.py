@@ -1,0 +1,230 @@
+"""What a viewer knows about a run so far, built from the event stream alone.
+
+:class:`RunState` is fed events in order (engine :class:`~algotui.engine.events.Event` objects
+from a live run, or protocol dicts from a recording or a socket) and keeps what the panes draw:
+the bars so far, indicator series, signals, trades, the equity curve, the latest stats and the
+final metrics. It imports nothing from the UI; widgets read it on each frame and compare
+``version`` to know whether anything changed.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from algotui.engine.events import Codec, Event
+
+
+@dataclass(slots=True)
+class Marker:
+    """A fill drawn on the chart: ``kind`` is ``long_entry``, ``short_entry`` or ``exit``."""
+
+    bar: int  # 0-based bar index
+    price: float
+    kind: str
+    trade_id: int
+
+
+@dataclass(slots=True)
+class OpenTrade:
+    """An open trade's levels, drawn as horizontal lines."""
+
+    trade_id: int
+    direction: str
+    entry_price: float
+    entry_bar: int
+    size: float
+    stop_loss: float | None
+    take_profit: float | None
+
+
+class RunState:
+    """The run as seen through its events. ``bars`` counts candles received so far."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, Any] = {}
+        self.total_bars = 0
+        self.bars = 0
+        self.capacity = 0
+        self.open = self.high = self.low = self.close = self.volume = np.zeros(0)
+        self.times: list[str] = []
+        self.indicators: dict[str, np.ndarray] = {}
+        self.overlay: dict[str, bool] = {}
+        self.signals: list[dict[str, Any]] = []
+        self.markers: list[Marker] = []
+        self.trades: list[dict[str, Any]] = []
+        self.open_trades: dict[int, OpenTrade] = {}
+        self.equity_bar: list[int] = []
+        self.equity: list[float] = []
+        self.drawdown: list[float] = []
+        self.stats: dict[str, Any] = {}
+        self.metrics: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.last_seq = -1
+        self.version = 0
+        self._codec: Codec | None = None
+        self._live: tuple | None = None
+        self._live_inds: list[tuple[str, list[float]]] = []
+
+    # -- status --------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """True once the run completed or failed."""
+        return self.metrics is not None or self.error is not None
+
+    @property
+    def failed(self) -> bool:
+        """True when the run ended with an ``error`` event."""
+        return self.error is not None
+
+    @property
+    def progress(self) -> float:
+        """Percent of bars received."""
+        return self.bars * 100.0 / self.total_bars if self.total_bars else 0.0
+
+    def time(self, bar: int) -> str:
+        """ISO timestamp of bar ``bar`` (0-based)."""
+        return self.times[bar]
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def attach(self, codec: Codec) -> None:
+        """Read live candles straight from the engine's codec (no per-bar dicts)."""
+        self._codec = codec
+        self._live = (codec._o, codec._h, codec._l, codec._c, codec._v)
+        self._live_inds = list(codec._ind)
+
+    def apply(self, items: list[Any], codec: Codec | None = None) -> None:
+        """Apply a batch of events (engine Events or protocol dicts), in order."""
+        if not items:
+            return
+        for item in items:
+            if isinstance(item, Event):
+                if item.type == "candle":
+                    if self._codec is None:
+                        if codec is None:
+                            raise ValueError("a live candle needs the run's codec")
+                        self.attach(codec)
+                    self._live_candle(item.data)
+                    self.last_seq = item.seq
+                    continue
+                data = item.data
+                kind = item.type
+                self.last_seq = item.seq
+            else:
+                data = item
+                kind = item.get("type")
+                self.last_seq = item.get("seq", self.last_seq)
+            handler = _HANDLERS.get(kind)
+            if handler is not None:
+                handler(self, data)
+        self.version += 1
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def _metadata(self, d: dict[str, Any]) -> None:
+        self.meta = dict(d)
+        self.total_bars = int(d.get("total_bars") or 0)
+        self._grow(max(self.total_bars, 16))
+        for spec in d.get("indicators") or []:
+            self.overlay[spec["name"]] = bool(spec.get("overlay", True))
+            self.indicators[spec["name"]] = np.full(self.capacity, np.nan)
+
+    def _grow(self, need: int) -> None:
+        if need <= self.capacity:
+            return
+        cap = max(need, self.capacity * 2, 16)
+
+        def grown(a: np.ndarray) -> np.ndarray:
+            b = np.full(cap, np.nan)
+            b[: self.bars] = a[: self.bars]
+            return b
+
+        self.open, self.high, self.low = grown(self.open), grown(self.high), grown(self.low)
+        self.close, self.volume = grown(self.close), grown(self.volume)
+        self.indicators = {k: grown(v) for k, v in self.indicators.items()}
+        self.capacity = cap
+
+    def _live_candle(self, i: int) -> None:
+        n = self.bars
+        if n >= self.capacity:
+            self._grow(n + 1)
+        o, h, lo, c, v = self._live  # type: ignore[misc]
+        self.open[n] = o[i]
+        self.high[n] = h[i]
+        self.low[n] = lo[i]
+        self.close[n] = c[i]
+        self.volume[n] = v[i]
+        for name, values in self._live_inds:
+            self.indicators[name][n] = values[i]
+        self.times.append(self._codec.stamps[i])  # type: ignore[union-attr]
+        self.bars = n + 1
+
+    def _candle(self, d: dict[str, Any]) -> None:
+        n = self.bars
+        if n >= self.capacity:
+            self._grow(n + 1)
+        self.open[n] = d["open"]
+        self.high[n] = d["high"]
+        self.low[n] = d["low"]
+        self.close[n] = d["close"]
+        self.volume[n] = d.get("volume") or 0.0
+        for name, value in (d.get("indicators") or {}).items():
+            series = self.indicators.get(name)
+            if series is None:
+                series = self.indicators[name] = np.full(self.capacity, np.nan)
+                self.overlay.setdefault(name, True)
+            series[n] = np.nan if value is None else value
+        self.times.append(d["timestamp"])
+        self.bars = n + 1
+
+    def _signal(self, d: dict[str, Any]) -> None:
+        self.signals.append(d)
+        bar = int(d.get("bar_number") or self.bars) - 1
+        tid = int(d["trade_id"])
+        if d["action"] == "ENTRY":
+            direction = d.get("direction") or ("long" if d["side"] == "BUY" else "short")
+            kind = "long_entry" if direction == "long" else "short_entry"
+            self.open_trades[tid] = OpenTrade(
+                tid,
+                direction,
+                float(d["price"]),
+                bar,
+                float(d["size"]),
+                d.get("stop_loss"),
+                d.get("take_profit"),
+            )
+        else:
+            kind = "exit"
+            self.open_trades.pop(tid, None)
+        self.markers.append(Marker(bar, float(d["price"]), kind, tid))
+
+    def _trade(self, d: dict[str, Any]) -> None:
+        self.trades.append(d)
+
+    def _stats(self, d: dict[str, Any]) -> None:
+        self.stats = d
+
+    def _equity(self, d: dict[str, Any]) -> None:
+        self.equity_bar.append(int(d.get("bar_number") or self.bars) - 1)
+        self.equity.append(float(d["equity"]))
+        self.drawdown.append(float(d.get("drawdown") or 0.0))
+
+    def _complete(self, d: dict[str, Any]) -> None:
+        self.metrics = d.get("metrics") or {}
+
+    def _error(self, d: dict[str, Any]) -> None:
+        self.error = d
+
+
+_HANDLERS = {
+    "metadata": RunState._metadata,
+    "candle": RunState._candle,
+    "signal": RunState._signal,
+    "trade": RunState._trade,
+    "stats": RunState._stats,
+    "equity": RunState._equity,
+    "complete": RunState._complete,
+    "error": RunState._error,
+}

@@ -1,0 +1,293 @@
+"""The engine's conventions, one story each: fills, sizing, brackets, look-ahead, failures."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algotui.engine import BUILTINS, Backtest, LookAheadError, Strategy, load_strategy
+from algotui.errors import StrategyError, UserError
+from algotui.feed import load_source
+
+
+def bars(rows: list[tuple[float, float, float, float]], freq: str = "D") -> pd.DataFrame:
+    """A frame from (open, high, low, close) rows."""
+    index = pd.date_range("2024-01-01", periods=len(rows), freq=freq, name="Date")
+    df = pd.DataFrame(rows, columns=["Open", "High", "Low", "Close"], index=index, dtype=float)
+    df["Volume"] = 1000.0
+    return df
+
+
+FLAT = [(100.0, 101.0, 99.0, 100.0)] * 5
+
+
+class Script(Strategy):
+    """Places the orders a test scripts for given bars: {bar: callable(strategy)}."""
+
+    plan: dict = {}
+
+    def next(self):
+        action = self.plan.get(self.i)
+        if action:
+            action(self)
+
+
+def run(rows, plan, **kwargs) -> Backtest:
+    cls = type("S", (Script,), {"plan": plan})
+    bt = Backtest(bars(rows), cls, **kwargs)
+    bt.run()
+    return bt
+
+
+# -- fills ---------------------------------------------------------------------------------------
+
+
+def test_market_order_fills_at_the_next_open() -> None:
+    rows = [*FLAT[:2], (105.0, 106.0, 104.0, 105.5), *FLAT[:2]]
+    bt = run(rows, {1: lambda s: s.buy(units=10), 3: lambda s: s.close()})
+    (trade,) = bt.broker.closed
+    assert (trade.entry_bar, trade.entry_price) == (2, 105.0)
+    assert (trade.exit_bar, trade.exit_price) == (4, 100.0)
+    assert trade.pnl == pytest.approx(-50.0)
+
+
+def test_fill_close_fills_at_the_signal_bar_close() -> None:
+    rows = [*FLAT[:2], (105.0, 106.0, 104.0, 105.5), *FLAT[:2]]
+    bt = run(rows, {2: lambda s: s.buy(units=10)}, fill="close")
+    (trade,) = bt.broker.trades
+    assert (trade.entry_bar, trade.entry_price) == (2, 105.5)
+
+
+def test_an_order_on_the_last_bar_never_fills() -> None:
+    bt = run(FLAT, {4: lambda s: s.buy()})
+    assert not bt.broker.trades and not bt.broker.closed
+    assert bt.metrics["total_trades"] == 0
+
+
+def test_limit_buy_fills_at_the_limit_or_a_better_open() -> None:
+    rows = [FLAT[0], FLAT[0], (99.0, 99.5, 97.0, 98.0), (95.0, 96.0, 94.0, 95.0)]
+    bt = run(rows, {1: lambda s: s.buy(units=1, limit=98.0)})
+    assert bt.broker.trades[0].entry_price == 98.0
+    bt = run(rows[:1] + rows[1:2] + rows[3:], {1: lambda s: s.buy(units=1, limit=98.0)})
+    assert bt.broker.trades[0].entry_price == 95.0  # gapped below the limit: the open
+
+
+def test_stop_buy_triggers_inside_the_bar_or_at_a_gap_open() -> None:
+    rows = [FLAT[0], FLAT[0], (100.0, 103.0, 99.0, 102.0)]
+    bt = run(rows, {1: lambda s: s.buy(units=1, stop=102.5)})
+    assert bt.broker.trades[0].entry_price == 102.5
+    rows = [FLAT[0], FLAT[0], (104.0, 105.0, 103.0, 104.0)]
+    bt = run(rows, {1: lambda s: s.buy(units=1, stop=102.5)})
+    assert bt.broker.trades[0].entry_price == 104.0
+
+
+def test_stop_loss_gap_fills_at_the_open_and_stop_beats_target_in_one_bar() -> None:
+    gap = [FLAT[0], FLAT[0], FLAT[0], (90.0, 91.0, 89.0, 90.0)]
+    bt = run(gap, {0: lambda s: s.buy(units=1, sl=95.0, tp=110.0)})
+    (trade,) = bt.broker.closed
+    assert (trade.exit_price, trade.exit_reason) == (90.0, "stop_loss")
+    both = [FLAT[0], FLAT[0], FLAT[0], (100.0, 111.0, 94.0, 100.0)]
+    bt = run(both, {0: lambda s: s.buy(units=1, sl=95.0, tp=110.0)})
+    (trade,) = bt.broker.closed
+    assert (trade.exit_price, trade.exit_reason) == (95.0, "stop_loss")
+
+
+def test_short_take_profit() -> None:
+    rows = [FLAT[0], FLAT[0], (99.0, 99.5, 89.0, 90.0)]
+    bt = run(rows, {0: lambda s: s.sell(units=2, tp=92.0, sl=105.0)})
+    (trade,) = bt.broker.closed
+    assert trade.direction == "short"
+    assert (trade.exit_price, trade.exit_reason) == (92.0, "take_profit")
+    assert trade.pnl == pytest.approx(2 * (100.0 - 92.0))
+
+
+def test_brackets_must_bracket_the_price() -> None:
+    with pytest.raises(StrategyError, match="SL < price < TP"):
+        run(FLAT, {0: lambda s: s.buy(sl=101.0)})
+
+
+def test_an_opposite_entry_reverses_the_position() -> None:
+    rows = [FLAT[0], FLAT[0], (100.0, 101.0, 99.0, 100.0), FLAT[0]]
+    bt = run(rows, {0: lambda s: s.buy(units=3), 1: lambda s: s.sell(units=2)})
+    (closed,) = bt.broker.closed
+    (short,) = bt.broker.trades
+    assert closed.direction == "long" and closed.exit_bar == 2
+    assert short.direction == "short" and short.size == 2 and short.entry_bar == 2
+
+
+# -- sizing, commission, slippage -----------------------------------------------------------------
+
+
+def test_all_in_sizing_leaves_room_for_commission() -> None:
+    bt = run(FLAT, {0: lambda s: s.buy()}, cash=10_000, commission=0.01)
+    (trade,) = bt.broker.trades
+    # 10,000 / (100 * 1.01) = 99.0099 -> 99 whole units
+    assert trade.size == 99
+    assert trade.entry_commission == pytest.approx(99 * 100 * 0.01)
+
+
+def test_fraction_fixed_units_and_fractional_units() -> None:
+    assert run(FLAT, {0: lambda s: s.buy(0.5)}).broker.trades[0].size == 50
+    assert run(FLAT, {0: lambda s: s.buy(7)}).broker.trades[0].size == 7
+    assert run(FLAT, {0: lambda s: s.buy(units=0.25)}).broker.trades[0].size == 0.25
+    crypto = type("C", (Script,), {"plan": {0: lambda s: s.buy()}, "fractional": True})
+    bt = Backtest(bars(FLAT), crypto, cash=1000.0, commission=0.001)
+    bt.run()
+    assert bt.broker.trades[0].size == pytest.approx(1000.0 / (100 * 1.001))
+
+
+def test_an_order_too_big_for_the_account_is_rejected_and_counted() -> None:
+    bt = run(FLAT, {0: lambda s: s.buy(500)})
+    assert not bt.broker.trades
+    assert bt.metrics["rejected_orders"] == 1
+
+
+def test_fixed_commission_and_slippage_go_against_you() -> None:
+    rows = [FLAT[0], FLAT[0], FLAT[0], FLAT[0]]
+    bt = run(
+        rows,
+        {0: lambda s: s.buy(units=10), 1: lambda s: s.close()},
+        commission_fixed=1.5,
+        slippage=0.01,
+    )
+    (trade,) = bt.broker.closed
+    assert trade.entry_price == pytest.approx(101.0)
+    assert trade.exit_price == pytest.approx(99.0)
+    assert trade.commission == pytest.approx(3.0)
+    assert trade.pnl == pytest.approx(10 * (99.0 - 101.0) - 3.0)
+    assert bt.metrics["final_equity"] == pytest.approx(10_000 + trade.pnl)
+
+
+def test_running_out_of_money_ends_the_run_with_a_reason() -> None:
+    rows = [FLAT[0], FLAT[0]] + [
+        (100.0 + 60 * k, 101.0 + 60 * k, 99.0 + 60 * k, 100.0 + 60 * k) for k in range(1, 8)
+    ]
+    bt = run(rows, {0: lambda s: s.sell()})
+    m = bt.metrics
+    assert m["status"] == "out_of_money"
+    assert "out of money at bar" in m["stopped_reason"]
+    assert bt.bars_done < len(rows)
+    assert bt.status == "completed"
+
+
+# -- look-ahead ----------------------------------------------------------------------------------
+
+
+class Peeker(Strategy):
+    """Tries to read tomorrow's close."""
+
+    via = "data"
+
+    def init(self):
+        self.ma = self.indicator(lambda c: c, self.data.Close, name="close")
+
+    def next(self):
+        if self.i == 10:
+            if self.via == "data":
+                _ = self.data.Close[self.i + 1]
+            else:
+                _ = self.ma[self.i + 1]
+
+
+@pytest.mark.parametrize("via", ["data", "indicator"])
+def test_a_strategy_cannot_see_the_future(via: str) -> None:
+    bt = Backtest(load_source("sample"), Peeker, {"via": via})
+    events = list(bt.events())
+    assert bt.status == "failed"
+    assert events[-1].type == "error"
+    assert isinstance(bt.error, IndexError)
+    if via == "indicator":
+        assert isinstance(bt.error, LookAheadError)
+    assert "Peeker.next() raised" in bt.error_message
+    assert "test_engine.py" in bt.error_message
+
+
+def test_next_sees_exactly_the_bars_so_far() -> None:
+    seen = []
+
+    class Watcher(Strategy):
+        def init(self):
+            self.full = len(self.data)
+            self.sma = self.indicator(lambda c: c * 2, self.data.Close, name="x2")
+
+        def next(self):
+            seen.append((len(self.data), self.data.Close[-1], self.sma[-1], len(self.sma)))
+
+    df = load_source("sample")
+    Backtest(df, Watcher).run()
+    closes = df["Close"].tolist()
+    assert [s[0] for s in seen] == list(range(1, len(df) + 1))
+    assert [s[1] for s in seen] == closes
+    assert [s[2] for s in seen] == [2 * c for c in closes]
+    assert [s[3] for s in seen] == list(range(1, len(df) + 1))
+
+
+# -- parameters and loading ---------------------------------------------------------------------
+
+
+def test_parameters_are_typed_from_their_defaults() -> None:
+    cls = BUILTINS["sma_cross"]
+    assert cls.resolve_params({"fast": "5", "allow_short": "yes"}) == {
+        "fast": 5,
+        "slow": 20,
+        "allow_short": True,
+    }
+    assert BUILTINS["rsi_reversion"].resolve_params({"lower": "25"})["lower"] == 25.0
+    with pytest.raises(StrategyError, match="no parameter 'fats'.*fast, slow, allow_short"):
+        cls.resolve_params({"fats": "5"})
+    with pytest.raises(StrategyError, match="expected a whole number"):
+        cls.resolve_params({"fast": "5.5"})
+    with pytest.raises(StrategyError, match="expected true or false"):
+        cls.resolve_params({"allow_short": "maybe"})
+
+
+def test_bad_run_options_are_user_errors() -> None:
+    df = load_source("sample")
+    for kwargs in (
+        {"fill": "tomorrow"},
+        {"cash": 0},
+        {"commission": 2},
+        {"slippage": -1},
+        {"emit_every": 0},
+    ):
+        with pytest.raises(UserError):
+            Backtest(df, BUILTINS["sma_cross"], **kwargs)
+
+
+def test_strategy_files_load_by_path_and_class(tmp_path) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "from algotui import Strategy\n"
+        "class A(Strategy):\n    n = 3\n"
+        "class B(Strategy):\n    pass\n"
+    )
+    assert load_strategy(f"{path}:A").parameters() == {"n": 3}
+    with pytest.raises(StrategyError, match="several strategies"):
+        load_strategy(str(path))
+    with pytest.raises(StrategyError, match="no Strategy subclass 'C'"):
+        load_strategy(f"{path}:C")
+    bad = tmp_path / "bad.py"
+    bad.write_text("from algotui import Strategy\nclass A(Strategy)\n    pass\n")
+    with pytest.raises(StrategyError, match=r"syntax error in .*bad.py:2"):
+        load_strategy(str(bad))
+    with pytest.raises(StrategyError, match="unknown strategy 'nope'"):
+        load_strategy("nope")
+
+
+def test_every_builtin_runs_on_the_sample_and_trades() -> None:
+    df = load_source("sample")
+    for name, cls in BUILTINS.items():
+        params = {"allow_short": True} if "allow_short" in cls.parameters() else {}
+        bt = Backtest(df, cls, params)
+        m = bt.run()
+        assert m["total_trades"] + m["open_trades"] >= 1, name
+        assert np.isfinite(m["final_equity"])
+        reasons = [t.entry_reason for t in bt.broker.closed + bt.broker.trades]
+        assert all(reasons), name
+
+
+def test_close_at_end_closes_open_trades_with_reason_end() -> None:
+    bt = Backtest(load_source("sample"), BUILTINS["buy_and_hold"], close_at_end=True)
+    m = bt.run()
+    assert m["open_trades"] == 0
+    assert bt.broker.closed[-1].exit_reason == "end"
+    assert m["total_trades"] == 1
