@@ -58,7 +58,7 @@ def run_headless(
                 json.dumps(
                     {
                         "type": "error",
-                        "seq": -1,
+                        "seq": recorder.last_seq + 1,
                         "run_id": bt.run_id,
                         "message": "interrupted",
                         "details": "stopped by the user (Ctrl-C)",

@@ -28,10 +28,12 @@ class Recorder:
         self._raw: IO[bytes] = raw
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self.path.suffix == ".gz" else None
         self.events = 0
+        self.last_seq = -1
 
     def write(self, codec: Codec, event: Event) -> None:
         """Append one event."""
         self.write_line(codec.to_json(event))
+        self.last_seq = event.seq
 
     def write_line(self, line: str) -> None:
         """Append one already-serialised event."""

@@ -158,7 +158,7 @@ class RunState:
         self.volume[n] = v[i]
         for name, values in self._live_inds:
             self.indicators[name][n] = values[i]
-        self.times.append(self._codec.stamps[i])  # type: ignore[union-attr]
+        self.times.append(self._codec.stamp(i))  # type: ignore[union-attr]
         self.bars = n + 1
 
     def _candle(self, d: dict[str, Any]) -> None:

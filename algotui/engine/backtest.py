@@ -11,6 +11,7 @@ closed trade and on the last bar.
 
 import math
 import traceback
+from array import array
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -71,6 +72,10 @@ class Backtest:
             raise UserError(f"--emit-every {emit_every!r} must be at least 1")
         if len(data) < 1:
             raise UserError("no bars to backtest")
+        if isinstance(data.index, pd.DatetimeIndex) and data.index.tz is not None:
+            attrs = dict(data.attrs)
+            data = data.tz_convert("UTC").tz_localize(None)
+            data.attrs.update(attrs)
         self.data = data
         self.strategy_cls = strategy
         self.params = strategy.resolve_params(params or {})
@@ -104,11 +109,13 @@ class Backtest:
         df = self.data
         n = len(df)
         index = df.index
-        o = df["Open"].to_numpy(dtype=float).tolist()
-        h = df["High"].to_numpy(dtype=float).tolist()
-        lo = df["Low"].to_numpy(dtype=float).tolist()
+        # Closes are read on every bar: a list is the fastest to index. The other columns are
+        # read only when orders are pending or for output: compact arrays keep memory down.
+        o = array("d", df["Open"].to_numpy(dtype=float))
+        h = array("d", df["High"].to_numpy(dtype=float))
+        lo = array("d", df["Low"].to_numpy(dtype=float))
         c = df["Close"].to_numpy(dtype=float).tolist()
-        v = df["Volume"].to_numpy(dtype=float).tolist()
+        v = array("d", df["Volume"].to_numpy(dtype=float))
         broker = self.broker = Broker(
             o,
             h,
@@ -141,11 +148,14 @@ class Backtest:
         fills = broker.fills
         next_ = strategy.next
         close_fill = self.fill == "close"
+        close_at_end = self.close_at_end
         every = self.emit_every
+        next_emit = 0
         peak = self.cash
         last = n - 1
         out_of_money = False
         stats = _Tally()
+        new = tuple.__new__
         i = -1
         try:
             for i in range(n):
@@ -155,6 +165,8 @@ class Backtest:
                 next_()
                 if close_fill and broker.orders:
                     broker.process_close(i)
+                if i == last and close_at_end and broker.trades:
+                    broker.close_all(i, c[i], "end", "end of data")
                 units = broker.units
                 eq = broker.cash + units * c[i] - broker.cost if units else broker.cash
                 if eq <= 0:
@@ -162,25 +174,28 @@ class Backtest:
                     broker.close_all(i, c[i], "end", "out of money")
                     eq = broker.cash
                     self.stopped_reason = (
-                        f"out of money at bar {i + 1} ({iso(index[i])}): equity fell to {eq:.2f}"
+                        f"out of money at bar {i + 1} ({self.codec.stamp(i)}): "
+                        f"equity fell to {eq:.2f}"
                     )
                 equity[i] = eq
                 if eq > peak:
                     peak = eq
-                yield Event("candle", seq, i)
+                yield new(Event, ("candle", seq, i))
                 seq += 1
-                closed = False
+                emit = i == next_emit
                 if fills:
                     for fill in fills:
                         yield Event("signal", seq, self._signal(fill, i))
                         seq += 1
                         if fill.exit:
-                            closed = True
+                            emit = True
                             stats.add(fill.trade)
                             yield Event("trade", seq, self._trade(fill.trade, h, lo))
                             seq += 1
                     fills.clear()
-                if closed or i % every == 0 or i == last or out_of_money:
+                if emit or i == last or out_of_money:
+                    if i == next_emit:
+                        next_emit += every
                     yield Event("stats", seq, self._stats(stats, eq, peak, broker))
                     yield Event("equity", seq + 1, self._equity(i, eq, peak, c[i], broker))
                     seq += 2
@@ -191,18 +206,8 @@ class Backtest:
             self.equity_curve = equity[: max(i, 0)]
             yield self._fail(seq, exc, "next")
             return
-        self.bars_done = i + 1
-        done = i + 1
+        done = self.bars_done = i + 1
         equity = self.equity_curve = equity[:done]
-        if self.close_at_end and broker.trades:
-            broker.close_all(last, c[last], "end", "end of data")
-            for fill in fills:
-                yield Event("signal", seq, self._signal(fill, last))
-                stats.add(fill.trade)
-                yield Event("trade", seq + 1, self._trade(fill.trade, h, lo))
-                seq += 2
-            fills.clear()
-            equity[-1] = broker.cash
         for trade in broker.trades:
             _excursions(trade, h, lo, done - 1)
         self.metrics = compute_stats(
@@ -273,7 +278,7 @@ class Backtest:
             side = "BUY" if t.is_long else "SELL"
             price = t.entry_price
         return {
-            "timestamp": self.codec.stamps[i],
+            "timestamp": self.codec.stamp(i),
             "action": "EXIT" if fill.exit else "ENTRY",
             "side": side,
             "price": price,
@@ -292,15 +297,15 @@ class Backtest:
         return self._trade_dict(t)
 
     def _trade_dict(self, t: Trade) -> dict[str, Any]:
-        stamps = self.codec.stamps
+        stamp = self.codec.stamp
         closed = t.exit_bar is not None
         return clean(
             {
                 "trade_id": t.trade_id,
                 "direction": t.direction,
-                "entry_time": stamps[t.entry_bar],
+                "entry_time": stamp(t.entry_bar),
                 "entry_price": t.entry_price,
-                "exit_time": stamps[t.exit_bar] if closed else None,
+                "exit_time": stamp(t.exit_bar) if closed else None,
                 "exit_price": t.exit_price,
                 "size": t.size,
                 "pnl": t.pnl if closed else None,
@@ -334,7 +339,7 @@ class Backtest:
 
     def _equity(self, i: int, eq: float, peak: float, close: float, broker: Broker) -> dict:
         return {
-            "timestamp": self.codec.stamps[i],
+            "timestamp": self.codec.stamp(i),
             "equity": eq,
             "cash": eq - broker.units * close,
             "drawdown": (peak - eq) * 100.0 / peak if peak > 0 else 0.0,

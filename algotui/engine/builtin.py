@@ -6,11 +6,11 @@ from algotui.engine.indicators import bollinger, macd, rsi, sma
 from algotui.engine.strategy import Strategy
 
 
-def _crosses(a: np.ndarray, b: np.ndarray) -> list[bool]:
-    """True where ``a`` goes from below ``b`` to above it (strictly, as backtesting.py does)."""
-    up = np.zeros(len(a), dtype=bool)
+def _crosses(a: np.ndarray, b: np.ndarray) -> bytes:
+    """1 where ``a`` goes from below ``b`` to above it (strictly, as backtesting.py does)."""
+    up = np.zeros(len(a), dtype=np.uint8)
     up[1:] = (a[:-1] < b[:-1]) & (a[1:] > b[1:])
-    return up.tolist()
+    return up.tobytes()
 
 
 class SmaCross(Strategy):

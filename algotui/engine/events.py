@@ -8,7 +8,7 @@ resolved only when a sink serialises it); every other event carries a dict paylo
 import json
 import math
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,18 +18,12 @@ PROTOCOL_VERSION = 1
 EVENT_TYPES = ("metadata", "candle", "signal", "trade", "stats", "equity", "complete", "error")
 
 
-class Event:
+class Event(NamedTuple):
     """One event of a run: ``type``, ``seq`` (0-based, gapless) and a payload."""
 
-    __slots__ = ("type", "seq", "data")
-
-    def __init__(self, type: str, seq: int, data: Any) -> None:  # noqa: A002 - protocol name
-        self.type = type
-        self.seq = seq
-        self.data = data
-
-    def __repr__(self) -> str:
-        return f"Event({self.type!r}, {self.seq}, {self.data!r})"
+    type: str
+    seq: int
+    data: Any
 
 
 def clean(value: Any) -> Any:
@@ -50,45 +44,58 @@ def iso(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+_CHUNK = 1 << 15  # timestamps are rendered in blocks of this many bars
+
+
 class Codec:
-    """Serialises one run's events; candles are rendered from the bar arrays on demand."""
+    """Serialises one run's events; candles are rendered from the bar arrays on demand.
+
+    Indicator values in candles carry 10 significant digits (they are for drawing); prices
+    and volumes are exactly the input's.
+    """
 
     def __init__(
         self,
         run_id: str,
         index: pd.DatetimeIndex,
-        ohlcv: Sequence[list[float]],
-        indicators: Sequence[tuple[str, list[float]]],
+        ohlcv: Sequence[Sequence[float]],
+        indicators: Sequence[tuple[str, Sequence[float]]],
     ) -> None:
         self.run_id = run_id
-        self._index = index
+        self._seconds = index.values.astype("datetime64[s]")
         self._o, self._h, self._l, self._c, self._v = ohlcv
         self._ind = list(indicators)
         self._n = len(index)
-        self._stamps: list[str] | None = None
+        self._block = -1
+        self._stamps: list[str] = []
         self._prefix = f',"run_id":{json.dumps(run_id)},"timestamp":"'
         self._ind_keys = [json.dumps(name) + ":" for name, _ in self._ind]
 
-    @property
-    def stamps(self) -> list[str]:
-        """ISO 8601 text of every bar's timestamp, computed once when first needed."""
-        if self._stamps is None:
-            values = self._index.values.astype("datetime64[s]")
-            self._stamps = np.datetime_as_string(values, unit="s").tolist()
-        return self._stamps
+    def stamp(self, i: int) -> str:
+        """ISO 8601 text of bar ``i``'s timestamp (rendered a block of bars at a time)."""
+        block = i // _CHUNK
+        if block != self._block:
+            part = self._seconds[block * _CHUNK : (block + 1) * _CHUNK]
+            self._stamps = np.datetime_as_string(part, unit="s").tolist()
+            self._block = block
+        return self._stamps[i - block * _CHUNK]
+
+    def progress(self, i: int) -> float:
+        """Percent of the run done after bar ``i``, to two decimals."""
+        return round((i + 1) * 100.0 / self._n, 2)
 
     def candle(self, i: int) -> dict[str, Any]:
         """The payload of bar ``i``'s candle event."""
         return {
-            "timestamp": self.stamps[i],
+            "timestamp": self.stamp(i),
             "open": self._o[i],
             "high": self._h[i],
             "low": self._l[i],
             "close": self._c[i],
             "volume": self._v[i],
             "bar_number": i + 1,
-            "progress": round((i + 1) * 100.0 / self._n, 2),
-            "indicators": {name: _num(vals[i]) for name, vals in self._ind},
+            "progress": self.progress(i),
+            "indicators": {name: _round10(vals[i]) for name, vals in self._ind},
         }
 
     def to_dict(self, event: Event) -> dict[str, Any]:
@@ -102,23 +109,25 @@ class Codec:
             return json.dumps(self.to_dict(event), separators=(",", ":"), allow_nan=False)
         i = event.data
         ind = ",".join(
-            f"{key}{_num_json(vals[i])}"
-            for key, (_, vals) in zip(self._ind_keys, self._ind, strict=True)
+            [
+                f"{key}{_json10(vals[i])}"
+                for key, (_, vals) in zip(self._ind_keys, self._ind, strict=True)
+            ]
         )
         return (
-            f'{{"type":"candle","seq":{event.seq}{self._prefix}{self.stamps[i]}",'
+            f'{{"type":"candle","seq":{event.seq}{self._prefix}{self.stamp(i)}",'
             f'"open":{self._o[i]!r},"high":{self._h[i]!r},"low":{self._l[i]!r},'
             f'"close":{self._c[i]!r},"volume":{self._v[i]!r},"bar_number":{i + 1},'
-            f'"progress":{round((i + 1) * 100.0 / self._n, 2)!r},"indicators":{{{ind}}}}}'
+            f'"progress":{self.progress(i)!r},"indicators":{{{ind}}}}}'
         )
 
 
-def _num(x: float) -> float | None:
-    return x if x == x and x not in (math.inf, -math.inf) else None
+def _round10(x: float) -> float | None:
+    return float(f"{x:.10g}") if x - x == 0 else None
 
 
-def _num_json(x: float) -> str:
-    return repr(x) if x == x and x not in (math.inf, -math.inf) else "null"
+def _json10(x: float) -> str:
+    return f"{x:.10g}" if x - x == 0 else "null"
 
 
 def read_events(stream: IO[str]) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,184 @@
+"""The terminal app, driven with Textual's pilot: every control does what the help says."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from algotui.app import AlgoApp, HelpScreen
+from algotui.engine import BUILTINS, Backtest, Strategy
+from algotui.feed import load_source
+from algotui.player import Player
+from algotui.widgets.signals import SignalLog
+
+
+def make_app(strategy: type[Strategy] | None = None, *, speed: float | None = 20.0,
+             paused: bool = True, **params) -> AlgoApp:
+    bt = Backtest(load_source("sample"), strategy or BUILTINS["sma_cross"], params)
+    return AlgoApp(Player(bt.events(), speed=speed), codec=lambda: bt.codec,
+                   start_paused=paused)
+
+
+async def until(pilot, cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)
+
+
+async def test_paused_app_shows_no_bars_and_step_advances_one() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert app.state.bars == 0
+        assert app.run_state_label == "PAUSED"
+        await pilot.press("n")
+        await until(pilot, lambda: app.state.bars == 1)
+        await pilot.pause(0.2)
+        assert app.state.bars == 1
+        await pilot.press("right")
+        await until(pilot, lambda: app.state.bars == 2)
+        await pilot.pause(0.2)
+        assert app.state.bars == 2
+
+
+async def test_space_pauses_and_resumes() -> None:
+    app = make_app(speed=200, paused=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state.bars > 5)
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        frozen = app.state.bars
+        await pilot.pause(0.4)
+        assert app.state.bars <= frozen + 1
+        assert app.run_state_label == "PAUSED"
+        await pilot.press("space")
+        await until(pilot, lambda: app.state.bars > frozen + 10)
+        assert app.run_state_label == "RUNNING"
+
+
+async def test_speed_keys_double_halve_and_max() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("plus")
+        assert app.player.speed == 40
+        await pilot.press("minus", "minus")
+        assert app.player.speed == 10
+        await pilot.press("0")
+        assert app.player.speed is None
+        await pilot.pause(0.1)
+        assert "max" in str(app.query_one("#status").render())
+
+
+async def test_finish_runs_to_the_end_and_shows_final_metrics() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: app.state.done)
+        await pilot.pause(0.1)
+        assert app.state.bars == app.state.total_bars == 782
+        assert app.run_state_label == "DONE"
+        text = str(app.query_one("#stats").render())
+        assert "Sharpe" in text and "Max DD" in text
+
+
+async def test_pan_zoom_follow_and_volume() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: app.state.done)
+        chart = app.chart
+        zoom = chart.bars_per_column
+        await pilot.press("left_square_bracket")
+        assert chart.bars_per_column > zoom
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert chart.bars_per_column < zoom
+        await pilot.press("left")
+        assert chart.offset > 0
+        await pilot.press("end")
+        assert chart.offset == 0
+        volume = chart.show_volume
+        await pilot.press("v")
+        assert chart.show_volume is not volume
+
+
+async def test_signal_log_enter_jumps_the_chart_to_the_signal() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: app.state.done)
+        await pilot.pause(0.1)
+        log = app.query_one(SignalLog)
+        assert len(app.state.signals) > 10
+        log.focus()
+        await pilot.press("down", "down", "down", "down", "down", "down", "enter")
+        await pilot.pause(0.1)
+        assert app.chart.offset > 0  # no longer following: showing an older signal's bar
+
+
+async def test_screenshot_theme_and_help(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        shots = list(tmp_path.glob("algotui-*.svg"))
+        assert len(shots) == 1 and shots[0].stat().st_size > 1000
+        first = app.theme
+        await pilot.press("t")
+        assert app.theme != first
+        await pilot.press("t", "t")
+        assert app.theme == first
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, HelpScreen)
+
+
+class Crashes(Strategy):
+    """Raises on bar 30."""
+
+    def next(self):
+        if self.i == 30:
+            raise ValueError("boom at bar 30")
+
+
+async def test_a_failing_strategy_shows_failed_and_q_still_quits() -> None:
+    app = make_app(Crashes, speed=None, paused=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state.failed)
+        await pilot.pause(0.1)
+        assert app.run_state_label == "FAILED"
+        box = app.query_one("#error")
+        assert box.display and "boom at bar 30" in str(box.render())
+        await pilot.press("q")
+    assert app.return_code == 1
+
+
+async def test_q_quits_cleanly_mid_run() -> None:
+    app = make_app(speed=50, paused=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state.bars > 3)
+        await pilot.press("q")
+    assert app.return_code == 0
+    await asyncio.sleep(0.1)
+    assert app.player.done
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_layout_fits_small_and_large_terminals(size) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: app.state.done)
+        await pilot.pause(0.1)
+        assert app.chart.size.width >= 40
+        assert app.chart.size.height >= 8
+        assert app.query_one("#stats").size.width >= 30
+        equity_shown = app.equity_chart.display and app.equity_chart.size.height > 0
+        assert equity_shown is (size[1] >= 30)
