@@ -1,4 +1,4 @@
-"""The real ``algotui`` command in tmux, driven with keys and read off the screen, as a person would."""
+"""The real `algotui` command in tmux, driven with keys and read off the screen."""
 
 import os
 import re

@@ -11,8 +11,8 @@ closed trade and on the last bar.
 
 import math
 import traceback
-from array import array
 import uuid
+from array import array
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
