@@ -1,7 +1,9 @@
 """Headless runs: the event stream to a recording, a progress bar and a summary, no TUI."""
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,19 +43,23 @@ def run_headless(
         task = progress.add_task(f"{bt.symbol} {bt.strategy_cls.__name__}", total=total)
         progress.start()
     step = max(1, total // 200)
+    # Ctrl-C sets a flag checked between events, so no event is ever half written.
+    stop: list[bool] = []
+    previous = _catch_sigint(stop)
     try:
-        events = bt.events()
-        if codec_write is None and progress is None:
-            for _ in events:
-                pass
-        else:
-            for event in events:
-                if codec_write is not None:
-                    codec_write(bt.codec, event)
-                if progress is not None and event.type == "candle" and event.data % step == 0:
-                    progress.update(task, completed=event.data + 1)
-    except KeyboardInterrupt:
-        if recorder is not None:
+        for event in bt.events():
+            if codec_write is not None:
+                codec_write(bt.codec, event)
+            if progress is not None and event.type == "candle" and event.data % step == 0:
+                progress.update(task, completed=event.data + 1)
+            if stop:
+                break
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if progress is not None:
+            progress.stop()
+        if stop and recorder is not None:
             recorder.write_line(
                 json.dumps(
                     {
@@ -65,13 +71,11 @@ def run_headless(
                     }
                 )
             )
-        err_console.print("algotui: interrupted; the recording holds every event so far")
-        return 130
-    finally:
-        if progress is not None:
-            progress.stop()
         if recorder is not None:
             recorder.close()
+    if stop:
+        err_console.print("algotui: interrupted; the recording holds every event so far")
+        return 130
     if bt.status == "failed":
         print(f"algotui: run failed: {bt.error_message}", file=err)
         if record:
@@ -83,6 +87,13 @@ def run_headless(
     else:
         print_summary(bt, metrics, out, record)
     return 0
+
+
+def _catch_sigint(flag: list[bool]):  # noqa: ANN202 - a signal handler or None
+    """Turn Ctrl-C into ``flag.append(True)``; returns the previous handler (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, lambda *_: flag.append(True))
 
 
 def print_summary(bt: Backtest, m: dict[str, Any], out: TextIO, record: Path | None) -> None:

@@ -68,6 +68,8 @@ class Codec:
         self._n = len(index)
         self._block = -1
         self._stamps: list[str] = []
+        self._tail_block = -1
+        self._tails: list[str] = []
         self._prefix = f',"run_id":{json.dumps(run_id)},"timestamp":"'
         self._ind_keys = [json.dumps(name) + ":" for name, _ in self._ind]
 
@@ -108,18 +110,39 @@ class Codec:
         if event.type != "candle":
             return json.dumps(self.to_dict(event), separators=(",", ":"), allow_nan=False)
         i = event.data
-        ind = ",".join(
-            [
-                f"{key}{_json10(vals[i])}"
-                for key, (_, vals) in zip(self._ind_keys, self._ind, strict=True)
-            ]
-        )
-        return (
-            f'{{"type":"candle","seq":{event.seq}{self._prefix}{self.stamp(i)}",'
-            f'"open":{self._o[i]!r},"high":{self._h[i]!r},"low":{self._l[i]!r},'
-            f'"close":{self._c[i]!r},"volume":{self._v[i]!r},"bar_number":{i + 1},'
-            f'"progress":{self.progress(i)!r},"indicators":{{{ind}}}}}'
-        )
+        block = i // _CHUNK
+        if block != self._tail_block:
+            self._tails = self._render_tails(block)
+            self._tail_block = block
+        return f'{{"type":"candle","seq":{event.seq}{self._tails[i - block * _CHUNK]}'
+
+    def _render_tails(self, block: int) -> list[str]:
+        """Everything after ``seq`` of the candle lines of one block of bars, rendered at once."""
+        a, b = block * _CHUNK, min((block + 1) * _CHUNK, self._n)
+        self.stamp(a)
+        n = self._n
+        parts = [
+            [f"{key}{_json10(x)}" for x in vals[a:b]]
+            for key, (_, vals) in zip(self._ind_keys, self._ind, strict=True)
+        ]
+        inds = [",".join(row) for row in zip(*parts, strict=True)] if parts else [""] * (b - a)
+        prefix = self._prefix
+        return [
+            f'{prefix}{t}","open":{o!r},"high":{h!r},"low":{lo!r},"close":{c!r},'
+            f'"volume":{v!r},"bar_number":{k},"progress":{round(k * 100.0 / n, 2)!r},'
+            f'"indicators":{{{ind}}}}}'
+            for t, o, h, lo, c, v, k, ind in zip(
+                self._stamps,
+                self._o[a:b],
+                self._h[a:b],
+                self._l[a:b],
+                self._c[a:b],
+                self._v[a:b],
+                range(a + 1, b + 1),
+                inds,
+                strict=True,
+            )
+        ]
 
 
 def _round10(x: float) -> float | None:
