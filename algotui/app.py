@@ -100,6 +100,7 @@ class AlgoApp(App[int]):
     """Plays one run. Bindings are listed in :data:`HELP_ROWS` and in the footer."""
 
     TITLE = "algotui"
+    AUTO_FOCUS = None  # keys drive the run until the user tabs into the signal log
 
     CSS = """
     Screen {
@@ -112,7 +113,7 @@ class AlgoApp(App[int]):
         width: 1fr;
     }
     #side {
-        width: 46;
+        width: 56;
     }
     CandleChart {
         height: 3fr;
@@ -133,9 +134,6 @@ class AlgoApp(App[int]):
     #error.-shown {
         display: block;
     }
-    Screen.-narrow #side {
-        width: 34;
-    }
     Screen.-short EquityChart {
         display: none;
     }
@@ -144,8 +142,8 @@ class AlgoApp(App[int]):
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause/Play"),
         Binding("n", "step", "Step"),
-        Binding("right", "right", "Step/Pan", show=False),
-        Binding("left", "pan(-8)", "Pan", show=False),
+        Binding("right", "right", "Step/Pan", show=False, priority=True),
+        Binding("left", "pan(-8)", "Pan", show=False, priority=True),
         Binding("end", "follow", "Follow", show=False),
         Binding("left_square_bracket", "zoom_out", "Zoom-", show=False),
         Binding("right_square_bracket", "zoom_in", "Zoom+", show=False),
@@ -211,12 +209,17 @@ class AlgoApp(App[int]):
     def _play(self) -> None:
         self.player.run()
 
+    def on_unmount(self) -> None:
+        # However the app ends, release the worker thread (it may be waiting in a pause).
+        self.player.stop()
+
     def on_resize(self) -> None:
         self._apply_size_classes()
 
     def _apply_size_classes(self) -> None:
         width, height = self.size
-        self.screen.set_class(width < 110, "-narrow")
+        side = self.query_one("#side")
+        side.styles.width = 56 if width >= 150 else 44 if width >= 100 else 34
         self.screen.set_class(height < 30, "-short")
 
     # -- the frame -----------------------------------------------------------------------------
@@ -261,9 +264,9 @@ class AlgoApp(App[int]):
         params = " ".join(f"{k}={v}" for k, v in (meta.get("params") or {}).items())
         color = {"FAILED": "$error", "DONE": "$success", "PAUSED": "$warning"}.get(label, "$accent")
         text = (
-            f"[b]algotui[/b]  {meta.get('symbol', self._label)} {meta.get('interval', '')}"
-            f"  [dim]|[/dim]  {meta.get('strategy', '')} {params}"
-            f"  [dim]|[/dim]  {speed_text}  [dim]|[/dim]  [b {color}]{label}[/]"
+            f"[b {color}]{label:<7}[/]  [b]algotui[/b]  "
+            f"{meta.get('symbol', self._label)} {meta.get('interval', '')}"
+            f"  [dim]|[/dim]  {speed_text}  [dim]|[/dim]  {meta.get('strategy', '')} {params}"
         )
         if text != self._status_text:
             self._status_text = text
@@ -285,7 +288,7 @@ class AlgoApp(App[int]):
 
     def action_right(self) -> None:
         """Step while paused at the newest bar; otherwise pan forward."""
-        if self.player.paused and self.chart.offset == 0 and not self.state.done:
+        if self.player.paused and self.chart.following and not self.state.done:
             self.player.step()
         else:
             self.chart.pan(8)
@@ -371,7 +374,8 @@ class AlgoApp(App[int]):
     async def action_quit(self) -> None:
         """Stop the run and leave, restoring the terminal."""
         self.player.stop()
-        self.exit(1 if self.state.failed else 0)
+        code = 1 if self.state.failed else 0
+        self.exit(code, return_code=code)
 
     def on_signal_log_selected(self, message: SignalLog.Selected) -> None:
         """Jump the chart to the chosen signal's bar."""

@@ -1,11 +1,13 @@
 """The terminal app, driven with Textual's pilot: every control does what the help says."""
 
 import asyncio
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from algotui.app import AlgoApp, HelpScreen
 from algotui.engine import BUILTINS, Backtest, Strategy
@@ -14,11 +16,31 @@ from algotui.player import Player
 from algotui.widgets.signals import SignalLog
 
 
-def make_app(strategy: type[Strategy] | None = None, *, speed: float | None = 20.0,
-             paused: bool = True, **params) -> AlgoApp:
+def make_app(
+    strategy: type[Strategy] | None = None,
+    *,
+    speed: float | None = 20.0,
+    paused: bool = True,
+    **params,
+) -> AlgoApp:
     bt = Backtest(load_source("sample"), strategy or BUILTINS["sma_cross"], params)
-    return AlgoApp(Player(bt.events(), speed=speed), codec=lambda: bt.codec,
-                   start_paused=paused)
+    return AlgoApp(Player(bt.events(), speed=speed), codec=lambda: bt.codec, start_paused=paused)
+
+
+def screen_text(app: AlgoApp) -> str:
+    """The screen as plain text, as a person would read it."""
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        record=True,
+        force_terminal=True,
+        color_system=None,
+        legacy_windows=False,
+    )
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text()
 
 
 async def until(pilot, cond: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -70,7 +92,7 @@ async def test_speed_keys_double_halve_and_max() -> None:
         await pilot.press("0")
         assert app.player.speed is None
         await pilot.pause(0.1)
-        assert "max" in str(app.query_one("#status").render())
+        assert "max" in screen_text(app).splitlines()[0]
 
 
 async def test_finish_runs_to_the_end_and_shows_final_metrics() -> None:
@@ -81,8 +103,9 @@ async def test_finish_runs_to_the_end_and_shows_final_metrics() -> None:
         await pilot.pause(0.1)
         assert app.state.bars == app.state.total_bars == 782
         assert app.run_state_label == "DONE"
-        text = str(app.query_one("#stats").render())
-        assert "Sharpe" in text and "Max DD" in text
+        text = screen_text(app)
+        assert "Sharpe" in text and "Max DD" in text and "782 / 782" in text
+        assert "DONE" in text
 
 
 async def test_pan_zoom_follow_and_volume() -> None:
@@ -155,7 +178,8 @@ async def test_a_failing_strategy_shows_failed_and_q_still_quits() -> None:
         await pilot.pause(0.1)
         assert app.run_state_label == "FAILED"
         box = app.query_one("#error")
-        assert box.display and "boom at bar 30" in str(box.render())
+        assert box.display and "boom at bar 30" in screen_text(app)
+        assert "FAILED" in screen_text(app)
         await pilot.press("q")
     assert app.return_code == 1
 

@@ -391,7 +391,7 @@ def describe_error(exc: BaseException, where: str, strategy: type) -> str:
     if isinstance(exc, UserError):
         return str(exc)
     own = _own_frames(exc)
-    at = f" at {own[-1].filename}:{own[-1].lineno}" if own else ""
+    at = f" at {_short_path(own[-1].filename)}:{own[-1].lineno}" if own else ""
     return f"{strategy.__name__}.{where}() raised {type(exc).__name__}: {exc}{at}"
 
 
@@ -399,6 +399,14 @@ def user_frames(exc: BaseException) -> str:
     """The traceback of ``exc`` with algotui's own frames left out."""
     text = "".join(traceback.format_list(_own_frames(exc)))
     return text + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def _short_path(filename: str) -> str:
+    """``filename`` relative to the working folder when it lies inside it."""
+    try:
+        return str(Path(filename).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return filename
 
 
 def _own_frames(exc: BaseException) -> list[traceback.FrameSummary]:

@@ -36,6 +36,7 @@ class SignalLog(ScrollView, can_focus=True):
         border: round $panel;
         border-title-color: $accent;
         scrollbar-size-vertical: 1;
+        overflow-x: hidden;
     }
     SignalLog:focus {
         border: round $accent;
@@ -105,20 +106,27 @@ class SignalLog(ScrollView, can_focus=True):
         st = self._styles()
         action = sig.get("action", "")
         side = sig.get("side", "")
-        stamp = str(sig.get("timestamp", "")).replace("T00:00:00", "").replace("T", " ")
+        stamp = str(sig.get("timestamp", ""))
+        stamp = stamp[:10] if stamp.endswith("T00:00:00") else stamp[:16].replace("T", " ")
         pnl = sig.get("pnl")
         segments = [
-            Segment(f"{stamp[:16]:<16} ", st["dim"]),
+            Segment(f"{stamp} ", st["dim"]),
             Segment(f"{action:<5} ", st["EXIT"] if action == "EXIT" else st[side or "BUY"]),
             Segment(f"{side:<4} ", st[side] if side in st else st["dim"]),
-            Segment(f"{_price(sig.get('price')):>10} "),
-            Segment(f"{_size(sig.get('size')):>8} ", st["dim"]),
+            Segment(f"{_price(sig.get('price')):>9} "),
         ]
-        if pnl is None:
-            segments.append(Segment(f"{'':>10} "))
-        else:
-            segments.append(Segment(f"{pnl:>+10,.2f} ", st["up"] if pnl >= 0 else st["down"]))
-        segments.append(Segment(str(sig.get("reason") or ""), st["dim"]))
+        room = width - sum(len(seg.text) for seg in segments)
+        if room >= 11:
+            if pnl is None:
+                segments.append(Segment(" " * 11))
+            else:
+                segments.append(Segment(f"{pnl:>+10,.2f} ", st["up"] if pnl >= 0 else st["down"]))
+            room -= 11
+        if room >= 8:
+            segments.append(Segment(f"{_size(sig.get('size')):>7} ", st["dim"]))
+            room -= 8
+        if room > 0:
+            segments.append(Segment(str(sig.get("reason") or ""), st["dim"]))
         strip = Strip(segments).crop(0, width)
         if index == self.cursor:
             strip = strip.extend_cell_length(width).apply_style(st["cursor"])
