@@ -94,6 +94,17 @@ def run(
         bool, typer.Option(help="Close open trades at the last close (exit_reason 'end').")
     ] = False,
     clean: Annotated[bool, typer.Option(help="Drop bad rows from a data file.")] = False,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Ticker history: 1d 5d 1mo 3mo 6mo 1y 2y 5y 10y ytd max (default 1y)."),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option(help="Ticker bar size: 1m 2m 5m 15m 30m 60m 90m 1h 1d 5d 1wk 1mo 3mo.")
+    ] = "1d",
+    start: Annotated[str | None, typer.Option(help="Ticker history from this date.")] = None,
+    end: Annotated[str | None, typer.Option(help="Ticker history up to this date.")] = None,
+    refresh: Annotated[bool, typer.Option(help="Download again, ignoring the cache.")] = False,
+    no_cache: Annotated[bool, typer.Option(help="Neither read nor write the cache.")] = False,
     theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
     paused: Annotated[bool, typer.Option(help="Open the app paused at the first bar.")] = False,
 ) -> None:
@@ -107,7 +118,17 @@ def run(
         check_theme(theme)
     params = parse_params(param)
     strategy_cls = load_strategy(strategy)
-    data = load_source(source, clean=clean)
+    data = load_source(
+        source,
+        clean=clean,
+        period=period,
+        interval=interval,
+        start=start,
+        end=end,
+        refresh=refresh,
+        use_cache=not no_cache,
+        notify=lambda note: print(f"algotui: {note}", file=sys.stderr),
+    )
     for warning in data.attrs.get("warnings", []):
         print(f"algotui: warning: {warning}", file=sys.stderr)
     bt = Backtest(
@@ -135,7 +156,7 @@ def run(
 
     code = play(Player(bt.events(), speed=pace), lambda: bt.codec, theme, paused)
     if bt.status == "failed":
-        print(f"algotui: run failed: {bt.error_message}", file=sys.stderr)
+        report_failure(bt)
         code = 1
     raise typer.Exit(code)
 
@@ -186,6 +207,92 @@ def play(player, codec, theme: str | None, paused: bool) -> int:  # noqa: ANN001
 
     result = AlgoApp(player, codec=codec, theme=theme, start_paused=paused).run()
     return result or 0
+
+
+@app.command()
+def check(
+    strategy: Annotated[str, typer.Argument(help="FILE.py[:Class] or a built-in name.")],
+    param: ParamOpt = None,
+    bars: Annotated[int, typer.Option(help="Bars of the sample to run it on.")] = 200,
+) -> None:
+    """Validate a strategy: find it, list its parameters and indicators, run it on the sample."""
+    from algotui.engine import Backtest, load_strategy
+    from algotui.feed import load_source
+
+    if bars < 2:
+        raise UserError(f"--bars {bars}: give at least 2")
+    cls = load_strategy(strategy)
+    params = cls.resolve_params(parse_params(param))
+    data = load_source("sample").iloc[:bars]
+    bt = Backtest(data, cls, params)
+    for _ in bt.events():
+        pass
+    print(f"strategy   {cls.__name__}  ({strategy})")
+    doc = " ".join((cls.__doc__ or "").split())
+    if doc:
+        print(f"           {doc}")
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none"
+    print(f"parameters {shown}")
+    if bt.strategy is not None and bt.strategy.indicators:
+        for ind in bt.strategy.indicators:
+            where = "overlay" if ind.overlay else "sub-pane"
+            print(f"indicator  {ind.name} ({where})")
+    else:
+        print("indicators none")
+    if bt.status == "failed":
+        report_failure(bt)
+        raise typer.Exit(1)
+    m = bt.metrics or {}
+    print(
+        f"OK: ran {m.get('bars')} bars of the sample: {m.get('total_trades')} closed trades, "
+        f"{m.get('open_trades')} open, return {m.get('total_return_pct', 0):.2f}%"
+    )
+
+
+def report_failure(bt) -> None:  # noqa: ANN001 - a finished Backtest
+    """The user's own frames, then one line naming the failure."""
+    details = ""
+    if bt.error is not None:
+        from algotui.engine.backtest import user_frames
+
+        details = user_frames(bt.error).rstrip()
+    if details:
+        print(details, file=sys.stderr)
+    print(f"algotui: run failed: {bt.error_message}", file=sys.stderr)
+
+
+cache_app = typer.Typer(help="The on-disk cache of downloaded market data.")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.callback(invoke_without_command=True)
+def _cache_default(ctx: typer.Context) -> None:
+    """With no subcommand, ``algotui cache`` lists the cache."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(cache_list)
+
+
+@cache_app.command("list")
+def cache_list() -> None:
+    """List cached downloads with their size and age."""
+    from algotui.feed.cache import cache_dir, format_age, list_cache
+
+    entries = list_cache()
+    print(f"cache: {cache_dir()}")
+    if not entries:
+        print("(empty)")
+    for e in entries:
+        rows = "?" if e.rows is None else f"{e.rows:,}"
+        age = "unreadable" if e.age_seconds is None else f"{format_age(e.age_seconds)} ago"
+        print(f"{e.name:<48} {rows:>9} rows {e.size / 1024:>9,.1f} KiB  {age}")
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached download."""
+    from algotui.feed.cache import cache_dir, clear_cache
+
+    print(f"removed {clear_cache()} cached files from {cache_dir()}")
 
 
 @app.command()

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from algotui.engine.backtest import Backtest
+from algotui.engine.backtest import Backtest, user_frames
+from algotui.errors import UserError
 from algotui.recorder import Recorder
 
 
@@ -77,6 +78,8 @@ def run_headless(
         err_console.print("algotui: interrupted; the recording holds every event so far")
         return 130
     if bt.status == "failed":
+        if bt.error is not None and not isinstance(bt.error, UserError):
+            print(user_frames(bt.error).rstrip(), file=err)
         print(f"algotui: run failed: {bt.error_message}", file=err)
         if record:
             print(f"algotui: the recording ends with the error event: {record}", file=err)

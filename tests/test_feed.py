@@ -554,7 +554,7 @@ def test_load_source_routes(tmp_path: Path) -> None:
         load_source(str(tmp_path / "missing.csv"))
     assert str(info.value) == (
         f"no such file: {str(tmp_path / 'missing.csv')!r} "
-        "(give 'sample' or a path to a .csv/.parquet file)"
+        "(give 'sample', a .csv/.parquet file, or a ticker like AAPL)"
     )
 
 

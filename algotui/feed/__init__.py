@@ -1,4 +1,4 @@
-"""Where bars come from: the bundled synthetic sample, or a CSV/Parquet file.
+"""Where bars come from: the bundled synthetic sample, a CSV/Parquet file, or Yahoo Finance.
 
 Every loader returns the same shape: a ``DatetimeIndex`` named ``"Date"`` (ascending, unique)
 and float64 columns Open, High, Low, Close, Volume, with ``attrs`` symbol, source and interval.
@@ -6,6 +6,7 @@ and float64 columns Open, High, Low, Close, Volume, with ``attrs`` symbol, sourc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,13 +20,29 @@ __all__ = ["load_source"]
 SAMPLE = "sample"
 
 
-def load_source(source: str, *, clean: bool = False) -> pd.DataFrame:
-    """Load bars from ``source``: ``"sample"`` (bundled synthetic data) or a file path.
+def load_source(
+    source: str,
+    *,
+    clean: bool = False,
+    period: str | None = None,
+    interval: str = "1d",
+    start: str | None = None,
+    end: str | None = None,
+    refresh: bool = False,
+    use_cache: bool = True,
+    notify: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Load bars from ``source``: ``"sample"``, a file path, or a Yahoo Finance ticker.
 
     Args:
-        source: ``"sample"``, or a path to a .csv/.csv.gz/.txt/.parquet/.pq file.
+        source: ``"sample"``, a path to a .csv/.csv.gz/.txt/.parquet/.pq file, or a ticker
+            such as ``AAPL``, ``BTC-USD`` or ``EURUSD=X``.
         clean: for files, drop bad rows instead of raising
             (see :func:`algotui.feed.files.load_file`).
+        period, interval, start, end: the Yahoo request (see :mod:`algotui.feed.yahoo`).
+        refresh: download again even when a cached copy exists.
+        use_cache: read and write the on-disk cache.
+        notify: called with one-line notes (cached data used, its age).
 
     Raises:
         DataError: the source does not exist or its data is invalid.
@@ -40,6 +57,19 @@ def load_source(source: str, *, clean: bool = False) -> pd.DataFrame:
         from algotui.feed.files import load_file
 
         return load_file(path, clean=clean)
-    # Seam: a later change routes anything that looks like a ticker (e.g. "AAPL", "BTC-USD")
-    # to the yfinance loader here, before giving up.
-    raise DataError(f"no such file: {source!r} (give 'sample' or a path to a .csv/.parquet file)")
+    from algotui.feed.yahoo import load_ticker, looks_like_ticker
+
+    if looks_like_ticker(source):
+        return load_ticker(
+            source,
+            period=period,
+            interval=interval,
+            start=start,
+            end=end,
+            refresh=refresh,
+            use_cache=use_cache,
+            notify=notify,
+        )
+    raise DataError(
+        f"no such file: {source!r} (give 'sample', a .csv/.parquet file, or a ticker like AAPL)"
+    )
