@@ -6,6 +6,7 @@ A frame timer drains whatever the player released since the last frame into the
 never handles a message per bar however fast the run goes.
 """
 
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -27,6 +28,8 @@ from algotui.widgets.signals import SignalLog
 from algotui.widgets.stats import StatsPanel
 
 FRAME_SECONDS = 1 / 60
+#: Text panes (stats, signal log) redraw at most this often; the charts on every frame.
+TEXT_SECONDS = 1 / 12
 
 
 class StatusBar(Static):
@@ -179,6 +182,7 @@ class AlgoApp(App[int]):
         self._status_text = ""
         self.frames = 0
         self._last_key_frame: float | None = None
+        self._text_drawn = 0.0
         if start_paused:
             player.pause()
 
@@ -197,6 +201,10 @@ class AlgoApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The engine thread and the UI share the GIL: hand it over often so keys and frames
+        # are not kept waiting behind a busy engine (the default is 5 ms).
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
         self.chart = self.query_one(CandleChart)
         self.equity_chart = self.query_one(EquityChart)
         self.stats = self.query_one(StatsPanel)
@@ -212,6 +220,7 @@ class AlgoApp(App[int]):
     def on_unmount(self) -> None:
         # However the app ends, release the worker thread (it may be waiting in a pause).
         self.player.stop()
+        sys.setswitchinterval(self._switch_interval)
 
     def on_resize(self) -> None:
         self._apply_size_classes()
@@ -234,8 +243,11 @@ class AlgoApp(App[int]):
             self.state.apply([{"type": "error", "message": f"{type(exc).__name__}: {exc}"}])
         changed = self.chart.refresh_if_changed()
         changed |= self.equity_chart.refresh_if_changed()
-        changed |= self.stats.refresh_if_changed()
-        changed |= self.signals.refresh_if_changed()
+        now = time.monotonic()
+        if now - self._text_drawn >= TEXT_SECONDS or self.state.done or not events:
+            self._text_drawn = now
+            changed |= self.stats.refresh_if_changed()
+            changed |= self.signals.refresh_if_changed()
         self._update_status()
         if self.state.failed:
             box = self.query_one("#error", Static)

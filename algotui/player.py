@@ -13,6 +13,10 @@ from typing import Any
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 
+#: At most this many bars wait for the UI: a fast producer then sleeps until the next frame
+#: drains them, so each frame's work is bounded and the UI thread gets its turn.
+MAX_PENDING_BARS = 4096
+
 
 def _is_candle(item: Any) -> bool:
     kind = getattr(item, "type", None)
@@ -37,6 +41,7 @@ class Player:
         self._steps = 0
         self._stopped = False
         self._reset_clock = True
+        self._pending = 0  # bars released but not yet drained
 
     # -- controls (any thread) -----------------------------------------------------------------
 
@@ -106,6 +111,9 @@ class Player:
         """Every event released since the last call."""
         with self._cond:
             out, self._out = self._out, []
+            if self._pending >= MAX_PENDING_BARS:
+                self._cond.notify_all()
+            self._pending = 0
         return out
 
     # -- the worker ----------------------------------------------------------------------------
@@ -121,6 +129,9 @@ class Player:
                         while True:
                             if self._stopped:
                                 return
+                            if self._pending >= MAX_PENDING_BARS:
+                                cond.wait(0.05)  # the UI is behind: let it draw
+                                continue
                             if self.finishing:
                                 break
                             if self.paused:
@@ -142,6 +153,7 @@ class Player:
                                 break
                             cond.wait(due - now)
                         self.bars += 1
+                        self._pending += 1
                         self._out.append(item)
                 else:
                     with cond:

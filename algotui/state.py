@@ -38,6 +38,36 @@ class OpenTrade:
     take_profit: float | None
 
 
+class Times:
+    """Bar timestamps (ISO text): from the live run's codec, or kept from candle events."""
+
+    __slots__ = ("_state", "_list")
+
+    def __init__(self, state: "RunState") -> None:
+        self._state = state
+        self._list: list[str] = []
+
+    def append(self, stamp: str) -> None:
+        self._list.append(stamp)
+
+    def __len__(self) -> int:
+        return self._state.bars
+
+    def __getitem__(self, key: int | slice) -> Any:
+        n = self._state.bars
+        codec = self._state._codec
+        if isinstance(key, slice):
+            a, b, step = key.indices(n)
+            if codec is None:
+                return self._list[a:b:step]
+            return [codec.stamp(k) for k in range(a, b, step)]
+        if key < 0:
+            key += n
+        if not 0 <= key < n:
+            raise IndexError("no such bar yet")
+        return codec.stamp(key) if codec is not None else self._list[key]
+
+
 class RunState:
     """The run as seen through its events. ``bars`` counts candles received so far."""
 
@@ -47,7 +77,7 @@ class RunState:
         self.bars = 0
         self.capacity = 0
         self.open = self.high = self.low = self.close = self.volume = np.zeros(0)
-        self.times: list[str] = []
+        self.times = Times(self)
         self.indicators: dict[str, np.ndarray] = {}
         self.overlay: dict[str, bool] = {}
         self.signals: list[dict[str, Any]] = []
@@ -96,9 +126,14 @@ class RunState:
         self._live_inds = list(codec._ind)
 
     def apply(self, items: list[Any], codec: Codec | None = None) -> None:
-        """Apply a batch of events (engine Events or protocol dicts), in order."""
+        """Apply a batch of events (engine Events or protocol dicts), in order.
+
+        Runs of live candles are copied from the engine's arrays as slices, not bar by bar.
+        """
         if not items:
             return
+        run_start = -1  # first bar index of a pending run of consecutive live candles
+        run_end = -1
         for item in items:
             if isinstance(item, Event):
                 if item.type == "candle":
@@ -106,9 +141,19 @@ class RunState:
                         if codec is None:
                             raise ValueError("a live candle needs the run's codec")
                         self.attach(codec)
-                    self._live_candle(item.data)
+                    i = item.data
+                    if i == run_end:
+                        run_end += 1
+                    else:
+                        if run_start >= 0:
+                            self._live_candles(run_start, run_end)
+                        run_start, run_end = i, i + 1
                     self.last_seq = item.seq
                     continue
+                if run_start >= 0:
+                    self._live_candles(run_start, run_end)
+                    run_start = -1
+                    run_end = -1
                 data = item.data
                 kind = item.type
                 self.last_seq = item.seq
@@ -119,6 +164,8 @@ class RunState:
             handler = _HANDLERS.get(kind)
             if handler is not None:
                 handler(self, data)
+        if run_start >= 0:
+            self._live_candles(run_start, run_end)
         self.version += 1
 
     # -- handlers ------------------------------------------------------------------------------
@@ -146,20 +193,19 @@ class RunState:
         self.indicators = {k: grown(v) for k, v in self.indicators.items()}
         self.capacity = cap
 
-    def _live_candle(self, i: int) -> None:
+    def _live_candles(self, a: int, b: int) -> None:
+        """Bars ``a..b-1`` of the live run, copied as slices of the engine's arrays."""
         n = self.bars
-        if n >= self.capacity:
-            self._grow(n + 1)
-        o, h, lo, c, v = self._live  # type: ignore[misc]
-        self.open[n] = o[i]
-        self.high[n] = h[i]
-        self.low[n] = lo[i]
-        self.close[n] = c[i]
-        self.volume[n] = v[i]
+        k = b - a
+        if n + k > self.capacity:
+            self._grow(n + k)
+        for dest, src in zip(
+            (self.open, self.high, self.low, self.close, self.volume), self._live, strict=True
+        ):
+            dest[n : n + k] = src[a:b]
         for name, values in self._live_inds:
-            self.indicators[name][n] = values[i]
-        self.times.append(self._codec.stamp(i))  # type: ignore[union-attr]
-        self.bars = n + 1
+            self.indicators[name][n : n + k] = values[a:b]
+        self.bars = n + k
 
     def _candle(self, d: dict[str, Any]) -> None:
         n = self.bars

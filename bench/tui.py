@@ -48,8 +48,8 @@ def minute_bars(n: int, seed: int = 7) -> pd.DataFrame:
 
 
 async def measure(n: int, seconds: float) -> dict[str, float]:
-    """Play ``n`` bars at max speed for ``seconds`` and count what was drawn."""
-    bt = Backtest(minute_bars(n), BUILTINS["sma_cross"])
+    """With ``n`` bars of history already on screen, play on at max speed for ``seconds``."""
+    bt = Backtest(minute_bars(n + 2_000_000 // 2), BUILTINS["sma_cross"])
     app = AlgoApp(Player(bt.events(), speed=None), codec=lambda: bt.codec)
     frames: list[float] = []
     pending_keys: list[float] = []
@@ -69,7 +69,8 @@ async def measure(n: int, seconds: float) -> dict[str, float]:
     AlgoApp._display = display  # type: ignore[method-assign]
     try:
         async with app.run_test(size=(160, 45)) as pilot:
-            await pilot.pause(0.3)
+            while app.state.bars < n:
+                await asyncio.sleep(0.05)
             start = time.perf_counter()
             bars0 = app.state.bars
             frames.clear()

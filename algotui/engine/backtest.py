@@ -99,7 +99,7 @@ class Backtest:
         self.codec: Codec | None = None
         self.strategy: Strategy | None = None
         self.broker: Broker | None = None
-        self.equity_curve: np.ndarray | None = None
+        self.equity_curve: np.ndarray | None = None  # equity per bar, once the run ends
         self.bars_done = 0
 
     # -- the run -------------------------------------------------------------------------------
@@ -142,15 +142,15 @@ class Backtest:
         yield Event("metadata", seq, self._metadata(inds))
         seq += 1
 
-        equity = np.empty(n)
-        self.equity_curve = equity
+        equity = array("d")
+        mark = equity.append
         clock = strategy._clock
         fills = broker.fills
         next_ = strategy.next
         close_fill = self.fill == "close"
         close_at_end = self.close_at_end
         every = self.emit_every
-        next_emit = 0
+        next_emit = 0  # the next bar with stats/equity: every `every` bars, and the last bar
         peak = self.cash
         last = n - 1
         out_of_money = False
@@ -173,11 +173,12 @@ class Backtest:
                     out_of_money = True
                     broker.close_all(i, c[i], "end", "out of money")
                     eq = broker.cash
+                    next_emit = i
                     self.stopped_reason = (
                         f"out of money at bar {i + 1} ({self.codec.stamp(i)}): "
                         f"equity fell to {eq:.2f}"
                     )
-                equity[i] = eq
+                mark(eq)
                 if eq > peak:
                     peak = eq
                 yield new(Event, ("candle", seq, i))
@@ -185,29 +186,29 @@ class Backtest:
                 emit = i == next_emit
                 if fills:
                     for fill in fills:
-                        yield Event("signal", seq, self._signal(fill, i))
+                        yield new(Event, ("signal", seq, self._signal(fill, i)))
                         seq += 1
                         if fill.exit:
                             emit = True
                             stats.add(fill.trade)
-                            yield Event("trade", seq, self._trade(fill.trade, h, lo))
+                            yield new(Event, ("trade", seq, self._trade(fill.trade, h, lo)))
                             seq += 1
                     fills.clear()
-                if emit or i == last or out_of_money:
+                if emit:
                     if i == next_emit:
-                        next_emit += every
-                    yield Event("stats", seq, self._stats(stats, eq, peak, broker))
-                    yield Event("equity", seq + 1, self._equity(i, eq, peak, c[i], broker))
+                        next_emit = min(next_emit + every, last)
+                    yield new(Event, ("stats", seq, self._stats(stats, eq, peak, broker)))
+                    yield new(Event, ("equity", seq + 1, self._equity(i, eq, peak, c[i], broker)))
                     seq += 2
-                if out_of_money:
-                    break
+                    if out_of_money:
+                        break
         except Exception as exc:
             self.bars_done = i + 1
-            self.equity_curve = equity[: max(i, 0)]
+            self.equity_curve = np.asarray(equity)
             yield self._fail(seq, exc, "next")
             return
         done = self.bars_done = i + 1
-        equity = self.equity_curve = equity[:done]
+        equity = self.equity_curve = np.asarray(equity)
         for trade in broker.trades:
             _excursions(trade, h, lo, done - 1)
         self.metrics = compute_stats(
@@ -299,29 +300,27 @@ class Backtest:
     def _trade_dict(self, t: Trade) -> dict[str, Any]:
         stamp = self.codec.stamp
         closed = t.exit_bar is not None
-        return clean(
-            {
-                "trade_id": t.trade_id,
-                "direction": t.direction,
-                "entry_time": stamp(t.entry_bar),
-                "entry_price": t.entry_price,
-                "exit_time": stamp(t.exit_bar) if closed else None,
-                "exit_price": t.exit_price,
-                "size": t.size,
-                "pnl": t.pnl if closed else None,
-                "pnl_percent": t.pnl_percent if closed else None,
-                "commission": t.commission,
-                "exit_reason": t.exit_reason,
-                "mfe": t.mfe,
-                "mae": t.mae,
-                "bars_held": t.bars_held if closed else None,
-                "entry_bar": t.entry_bar + 1,
-                "exit_bar": t.exit_bar + 1 if closed else None,
-                "stop_loss": t.sl,
-                "take_profit": t.tp,
-                "entry_reason": t.entry_reason,
-            }
-        )
+        return {
+            "trade_id": t.trade_id,
+            "direction": t.direction,
+            "entry_time": stamp(t.entry_bar),
+            "entry_price": t.entry_price,
+            "exit_time": stamp(t.exit_bar) if closed else None,
+            "exit_price": t.exit_price,
+            "size": t.size,
+            "pnl": t.pnl if closed else None,
+            "pnl_percent": t.pnl_percent if closed else None,
+            "commission": t.commission,
+            "exit_reason": t.exit_reason,
+            "mfe": t.mfe,
+            "mae": t.mae,
+            "bars_held": t.bars_held if closed else None,
+            "entry_bar": t.entry_bar + 1,
+            "exit_bar": t.exit_bar + 1 if closed else None,
+            "stop_loss": t.sl,
+            "take_profit": t.tp,
+            "entry_reason": t.entry_reason,
+        }
 
     def _stats(self, tally: "_Tally", eq: float, peak: float, broker: Broker) -> dict[str, Any]:
         return {

@@ -77,6 +77,8 @@ class Codec:
         """ISO 8601 text of bar ``i``'s timestamp (rendered a block of bars at a time)."""
         block = i // _CHUNK
         if block != self._block:
+            if block < self._block:  # an old bar (a trade's entry): render just that one
+                return str(np.datetime_as_string(self._seconds[i], unit="s"))
             part = self._seconds[block * _CHUNK : (block + 1) * _CHUNK]
             self._stamps = np.datetime_as_string(part, unit="s").tolist()
             self._block = block

@@ -56,7 +56,7 @@ class SignalLog(ScrollView, can_focus=True):
         self.state = state
         self.cursor: int | None = None  # index into state.signals (0 = oldest)
         self._seen_signals = -1
-        self._theme_key = ""
+        self._style_cache: tuple[tuple[str, bool], dict[str, Style]] | None = None
         self.border_title = "Signals"
 
     # -- frame updates -------------------------------------------------------------------------
@@ -79,8 +79,11 @@ class SignalLog(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------------
 
     def _styles(self) -> dict[str, Style]:
+        key = (self.app.theme, self.has_focus)
+        if self._style_cache is not None and self._style_cache[0] == key:
+            return self._style_cache[1]
         theme = self.app.theme_variables
-        return {
+        styles = {
             "BUY": Style(color=theme.get("success")),
             "SELL": Style(color=theme.get("error")),
             "EXIT": Style(color=theme.get("warning")),
@@ -92,6 +95,8 @@ class SignalLog(ScrollView, can_focus=True):
                 color=theme.get("background") if self.has_focus else None,
             ),
         }
+        self._style_cache = (key, styles)
+        return styles
 
     def render_line(self, y: int) -> Strip:
         """Row ``y`` of the visible part of the log."""
