@@ -59,10 +59,10 @@ class HelpScreen(ModalScreen[None]):
     }
     HelpScreen > Static {
         width: auto;
-        max-width: 90%;
+        max-width: 96%;
         height: auto;
-        max-height: 90%;
-        padding: 1 2;
+        max-height: 100%;
+        padding: 0 1;
         border: round $accent;
         background: $surface;
     }
@@ -74,16 +74,15 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         width = max(len(k) for k, _ in self.rows)
-        lines = ["[b]algotui keys[/b]", ""]
+        lines = ["[b]algotui keys[/b]  [dim](escape, ? or q closes)[/dim]"]
         lines += [f"[b $accent]{k:<{width}}[/]  {d}" for k, d in self.rows]
-        lines += ["", "[dim]escape, ? or q closes this help[/dim]"]
         yield Static("\n".join(lines))
 
 
 HELP_ROWS = [
     ("space", "pause / resume"),
     ("n", "step one bar (pauses first)"),
-    ("right", "step one bar while paused at the newest bar; otherwise pan forward"),
+    ("right", "step one bar when paused at the newest; else pan"),
     ("left", "pan back through history"),
     ("end", "follow the newest bar again"),
     ("[  ]", "zoom out / in (bars per column)"),
@@ -91,7 +90,7 @@ HELP_ROWS = [
     ("0", "maximum speed"),
     ("f", "finish the run instantly"),
     ("v", "show / hide volume"),
-    ("tab", "focus the signal log (enter jumps the chart to a signal)"),
+    ("tab", "signal log: up/down, enter jumps the chart there"),
     ("s", "save a screenshot (SVG)"),
     ("t", "cycle themes"),
     ("?", "this help"),
@@ -375,8 +374,6 @@ class AlgoApp(App[int]):
                 widget = self.query_one(f"#{name}")
             except Exception:
                 continue
-            if isinstance(widget, StatsPanel):
-                widget._seen = -1
             widget.refresh()
 
     def action_help(self) -> None:

@@ -114,8 +114,7 @@ def run(
 
     pace = parse_speed(speed)
     interactive = not (record or as_json or headless)
-    if interactive:
-        check_theme(theme)
+    check_theme(theme)
     params = parse_params(param)
     strategy_cls = load_strategy(strategy)
     data = load_source(

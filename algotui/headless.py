@@ -80,9 +80,8 @@ def run_headless(
     if bt.status == "failed":
         if bt.error is not None and not isinstance(bt.error, UserError):
             print(user_frames(bt.error).rstrip(), file=err)
-        print(f"algotui: run failed: {bt.error_message}", file=err)
-        if record:
-            print(f"algotui: the recording ends with the error event: {record}", file=err)
+        kept = f" (the recording {record} ends with the error event)" if record else ""
+        print(f"algotui: run failed: {bt.error_message}{kept}", file=err)
         return 1
     metrics = bt.metrics or {}
     if as_json:

@@ -38,8 +38,8 @@ def backtest(path: Path) -> tuple[Backtest, list[dict]]:
     return bt, signals
 
 
-def test_the_examples_folder_holds_these_three() -> None:
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(p.name for p in ALL)
+def test_the_examples_exist() -> None:
+    assert {p.name for p in ALL} <= {p.name for p in EXAMPLES.glob("*.py")}
 
 
 @pytest.mark.parametrize("path", ALL, ids=IDS)

@@ -62,9 +62,14 @@ def _import_file(path: Path):
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
-        raise StrategyError(f"syntax error in {exc.filename}:{exc.lineno}: {exc.msg}") from None
+        raise StrategyError(f"syntax error in {path}:{exc.lineno}: {exc.msg}") from None
     except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        target = path.resolve()
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if Path(f.filename).resolve() == target
+        ]
         at = f"{path}:{frames[-1].lineno}" if frames else str(path)
         raise StrategyError(
             f"{at}: importing the strategy raised {type(exc).__name__}: {exc}"

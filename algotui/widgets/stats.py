@@ -2,11 +2,15 @@
 
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-from textual.widgets import Static
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
 
 from algotui.state import RunState
+
+LIVE_ROWS = 9
+FINAL_ROWS = 17
 
 
 def money(x: float | None) -> str:
@@ -24,15 +28,24 @@ def num(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-class StatsPanel(Static):
+def signed(x: float | None, text: str) -> tuple[str, str]:
+    """Text with a plus sign for gains, and the name of its theme colour."""
+    if x is None or x == 0:
+        return text, ""
+    return ("+" + text, "success") if x > 0 else (text, "error")
+
+
+class StatsPanel(Widget):
     """Live run statistics; the full final metrics once the run completes.
 
-    Redrawn only when the run state changed (see :meth:`refresh_if_changed`).
+    Drawn line by line from a list of rows (label, value, colour), rebuilt only when the run
+    state changed (see :meth:`refresh_if_changed`): cheap enough for every frame.
     """
 
     DEFAULT_CSS = """
     StatsPanel {
-        height: auto;
+        height: 11;
+        max-height: 65%;
         padding: 0 1;
         border: round $panel;
         border-title-color: $accent;
@@ -43,79 +56,107 @@ class StatsPanel(Static):
         super().__init__(id=id)
         self.state = state
         self._seen = -1
-        self._up = self._down = ""
+        self._rows: list[tuple[str, str, str]] = []
+        self._styles: dict[str, Style] = {}
+        self._theme = ""
         self.border_title = "Stats"
 
     def refresh_if_changed(self) -> bool:
-        """Rebuild the panel if the state moved on since the last frame."""
-        if self.state.version == self._seen:
+        """Rebuild the rows if the state moved on since the last frame."""
+        if self.state.version == self._seen and self._theme == self.app.theme:
             return False
         self._seen = self.state.version
-        self.update(self.render_stats())
+        self._rows = self.rows()
+        height = len(self._rows) + 2
+        if self.styles.height is None or self.styles.height.value != height:
+            self.styles.height = height  # grows once, when the final metrics arrive
+        self.refresh()
         return True
 
-    def render_stats(self) -> Table:
-        """The panel's content for the current state."""
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(label, value, colour name) for every line of the panel."""
         s = self.state
         st = s.stats
-        theme = self.app.theme_variables
-        self._up, self._down = theme.get("success", "green"), theme.get("error", "red")
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(style="dim", no_wrap=True)
-        table.add_column(justify="right", no_wrap=True)
-        table.add_row("Bar", f"{s.bars:,} / {s.total_bars:,}  {s.progress:5.1f}%")
-        table.add_row("", _bar(s.progress))
-        if s.bars:
-            table.add_row("Time", s.times[-1].replace("T00:00:00", "").replace("T", " "))
+        rows = [("Bar", f"{s.bars:,} / {s.total_bars:,}  {s.progress:5.1f}%", "")]
+        rows.append(("", _bar(s.progress), "accent"))
+        time = s.times[-1] if s.bars else "-"
+        rows.append(("Time", time.replace("T00:00:00", "").replace("T", " "), ""))
         equity = st.get("equity", s.meta.get("initial_balance"))
         pnl = st.get("pnl", 0.0)
-        table.add_row("Equity", money(equity))
-        table.add_row("P&L", self._signed(pnl, money(pnl)))
-        table.add_row("Drawdown", pct(st.get("drawdown", 0.0)))
+        rows.append(("Equity", money(equity), ""))
+        rows.append(("P&L", *signed(pnl, money(pnl))))
+        rows.append(("Drawdown", pct(st.get("drawdown", 0.0)), ""))
         trades = st.get("total_trades", 0)
         wins, losses = st.get("winning_trades", 0), st.get("losing_trades", 0)
-        table.add_row("Trades", f"{trades}  ({wins}W / {losses}L)")
-        table.add_row("Win rate", pct(st.get("win_rate")) if trades else "-")
-        table.add_row("Position", _position(s))
+        rows.append(("Trades", f"{trades}  ({wins}W / {losses}L)", ""))
+        rows.append(("Win rate", pct(st.get("win_rate")) if trades else "-", ""))
+        rows.append(("Position", _position(s), ""))
         if s.metrics:
-            self._final(table, s.metrics)
-        return table
+            rows += self._final(s.metrics)
+        return rows
 
-    def _signed(self, x: float | None, text: str) -> Text:
-        """Gains in the theme's success colour with a plus sign, losses in its error colour."""
-        if x is None or x == 0:
-            return Text(text)
-        return Text(("+" if x > 0 else "") + text, style=self._up if x > 0 else self._down)
-
-    def _final(self, table: Table, m: dict[str, Any]) -> None:
-        table.add_row(Text("Final", style="bold"), "")
+    def _final(self, m: dict[str, Any]) -> list[tuple[str, str, str]]:
+        ret = m.get("total_return_pct")
         rows = [
-            ("Return", self._signed(m.get("total_return_pct"), pct(m.get("total_return_pct")))),
-            ("Buy & hold", pct(m.get("buy_and_hold_return_pct"))),
-            ("CAGR", pct(m.get("cagr_pct"))),
-            ("Max DD", pct(m.get("max_drawdown"))),
-            ("Sharpe", num(m.get("sharpe_ratio"))),
-            ("Sortino", num(m.get("sortino_ratio"))),
-            ("Calmar", num(m.get("calmar_ratio"))),
-            ("Profit factor", num(m.get("profit_factor"))),
-            ("Expectancy", money(m.get("expectancy"))),
-            ("SQN", num(m.get("sqn"))),
-            ("Exposure", pct(m.get("exposure_pct"))),
-            ("Avg win", money(m.get("average_win"))),
-            ("Avg loss", money(m.get("average_loss"))),
-            ("Best", money(m.get("largest_win"))),
-            ("Worst", money(m.get("largest_loss"))),
-            ("Commissions", money(m.get("total_commissions"))),
+            ("Final", "", "bold"),
+            ("Return", *signed(ret, pct(ret))),
+            ("Buy & hold", pct(m.get("buy_and_hold_return_pct")), ""),
+            ("CAGR", pct(m.get("cagr_pct")), ""),
+            ("Max DD", pct(m.get("max_drawdown")), ""),
+            ("Sharpe", num(m.get("sharpe_ratio")), ""),
+            ("Sortino", num(m.get("sortino_ratio")), ""),
+            ("Calmar", num(m.get("calmar_ratio")), ""),
+            ("Profit factor", num(m.get("profit_factor")), ""),
+            ("Expectancy", money(m.get("expectancy")), ""),
+            ("SQN", num(m.get("sqn")), ""),
+            ("Exposure", pct(m.get("exposure_pct")), ""),
+            ("Avg win", money(m.get("average_win")), ""),
+            ("Avg loss", money(m.get("average_loss")), ""),
+            ("Best", money(m.get("largest_win")), ""),
+            ("Worst", money(m.get("largest_loss")), ""),
+            ("Commissions", money(m.get("total_commissions")), ""),
         ]
-        for name, value in rows:
-            table.add_row(name, value)
         if m.get("stopped_reason"):
-            table.add_row("Stopped", Text(str(m["stopped_reason"]), style="bold"))
+            rows.append(("Stopped", str(m["stopped_reason"]), "warning"))
+        return rows
+
+    def _style(self, name: str) -> Style:
+        if self._theme != self.app.theme:
+            theme = self.app.theme_variables
+            self._styles = {
+                "": Style(),
+                "dim": Style(dim=True),
+                "bold": Style(bold=True),
+                **{k: Style(color=theme.get(k)) for k in ("success", "error", "warning", "accent")},
+            }
+            self._theme = self.app.theme
+        return self._styles[name]
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y``: the label on the left, the value on the right."""
+        width = self.content_region.width
+        if y >= len(self._rows):
+            return Strip.blank(width)
+        label, value, colour = self._rows[y]
+        if colour == "bold":
+            strip = Strip([Segment(label, self._style("bold"))]).extend_cell_length(width)
+            return strip.apply_style(self.rich_style)
+        gap = max(1, width - len(label) - len(value))
+        if len(label) + len(value) + 1 > width:  # too narrow: the value wins
+            label = label[: max(0, width - len(value) - 1)]
+            gap = max(1, width - len(label) - len(value))
+        segments = [
+            Segment(label, self._style("dim")),
+            Segment(" " * gap, self._style("dim")),
+            Segment(value, self._style(colour)),
+        ]
+        strip = Strip(segments).crop(0, width).extend_cell_length(width)
+        return strip.apply_style(self.rich_style)
 
 
-def _bar(progress: float, width: int = 20) -> Text:
+def _bar(progress: float, width: int = 20) -> str:
     filled = int(round(progress / 100 * width))
-    return Text("█" * filled + "░" * (width - filled), style="bold")
+    return "█" * filled + "░" * (width - filled)
 
 
 def _position(s: RunState) -> str:
