@@ -13,6 +13,7 @@ from rich.table import Table
 
 from algotui.engine.backtest import Backtest, user_frames
 from algotui.errors import UserError
+from algotui.format import money, num, pct
 from algotui.recorder import Recorder
 
 
@@ -106,20 +107,20 @@ def print_summary(bt: Backtest, m: dict[str, Any], out: TextIO, record: Path | N
     table.add_column("value", justify="right")
     rows = [
         ("Period", f"{m['start'][:10]} .. {m['end'][:10]} ({m['bars']:,} bars)"),
-        ("Final equity", _money(m["final_equity"])),
-        ("Net profit", _money(m["net_profit"])),
-        ("Return", _pct(m["total_return_pct"])),
-        ("Buy & hold return", _pct(m["buy_and_hold_return_pct"])),
-        ("CAGR", _pct(m["cagr_pct"])),
-        ("Max drawdown", _pct(m["max_drawdown"])),
-        ("Sharpe", _num(m["sharpe_ratio"])),
-        ("Sortino", _num(m["sortino_ratio"])),
+        ("Final equity", money(m["final_equity"])),
+        ("Net profit", money(m["net_profit"])),
+        ("Return", pct(m["total_return_pct"])),
+        ("Buy & hold return", pct(m["buy_and_hold_return_pct"])),
+        ("CAGR", pct(m["cagr_pct"])),
+        ("Max drawdown", pct(m["max_drawdown"])),
+        ("Sharpe", num(m["sharpe_ratio"])),
+        ("Sortino", num(m["sortino_ratio"])),
         ("Trades (closed / open)", f"{m['total_trades']} / {m['open_trades']}"),
-        ("Win rate", _pct(m["win_rate"])),
-        ("Profit factor", _num(m["profit_factor"])),
-        ("Expectancy", _money(m["expectancy"])),
-        ("Exposure", _pct(m["exposure_pct"])),
-        ("Commissions", _money(m["total_commissions"])),
+        ("Win rate", pct(m["win_rate"])),
+        ("Profit factor", num(m["profit_factor"])),
+        ("Expectancy", money(m["expectancy"])),
+        ("Exposure", pct(m["exposure_pct"])),
+        ("Commissions", money(m["total_commissions"])),
     ]
     for name, value in rows:
         table.add_row(name, value)
@@ -128,15 +129,3 @@ def print_summary(bt: Backtest, m: dict[str, Any], out: TextIO, record: Path | N
         console.print(f"stopped: {m['stopped_reason']}")
     if record:
         console.print(f"recorded to {record}")
-
-
-def _money(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.2f}"
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}%"
-
-
-def _num(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}"

@@ -827,7 +827,70 @@ def _title(cv: Canvas, win: ChartWindow, P: Palette, width: int) -> None:
 # -- the widget ----------------------------------------------------------------------------------
 
 
-class CandleChart(Widget):
+class FrameWidget(Widget):
+    """A line-API pane that draws whole frames: built once per change, cached as strips.
+
+    Subclasses give :meth:`_view_key` (everything the picture depends on) and
+    :meth:`build_frame`. The app's frame timer calls :meth:`refresh_if_changed`.
+    """
+
+    def __init__(self, state: RunState, *, id: str | None = None, classes: str | None = None):  # noqa: A002
+        super().__init__(id=id, classes=classes)
+        self.state = state
+        self._frame_key: tuple | None = None
+        self._shown_key: tuple | None = None
+        self._strips: list[Strip] = []
+        self._palette: Palette | None = None
+        self._palette_key: tuple | None = None
+        self._style_epoch = 0
+
+    def on_mount(self) -> None:
+        """Redraw when the app's theme changes."""
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+        # The theme's CSS (our background) is applied a moment after the change: redraw again.
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object = None) -> None:
+        self._style_epoch += 1
+        self.refresh()
+
+    def _view_key(self) -> tuple:
+        raise NotImplementedError
+
+    def build_frame(self) -> list[Strip]:
+        """Draw the current frame (uncached)."""
+        raise NotImplementedError
+
+    def refresh_if_changed(self) -> bool:
+        """Refresh if anything the picture depends on changed since the last call."""
+        key = self._view_key()
+        if key == self._shown_key:
+            return False
+        self._shown_key = key
+        self.refresh()
+        return True
+
+    def palette(self) -> Palette:
+        """Styles for the current theme (cached per theme)."""
+        base = self.rich_style
+        key = (self.app.theme, self._style_epoch, base)
+        if self._palette is None or key != self._palette_key:
+            self._palette = Palette(theme_colors(self.app), base, self.background_colors[1])
+            self._palette_key = key
+        return self._palette
+
+    def render_line(self, y: int) -> Strip:
+        """The cached row ``y`` of the frame, rebuilt first if anything changed."""
+        key = self._view_key()
+        if key != self._frame_key:
+            self._strips = self.build_frame()
+            self._frame_key = key
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+
+class CandleChart(FrameWidget):
     """A live candlestick chart of a :class:`~algotui.state.RunState`.
 
     Draws, for the visible window only:
@@ -868,28 +931,11 @@ class CandleChart(Widget):
         bars_per_column: float = 1,
         show_volume: bool = True,
     ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.state = state
+        super().__init__(state, id=id, classes=classes)
         self.bars_per_column: float = bars_per_column if bars_per_column in ZOOM_LEVELS else 1
         self.show_volume = show_volume
         self.following = True
         self._end = 0  # last visible bar when not following
-        self._frame_key: tuple | None = None
-        self._shown_key: tuple | None = None
-        self._strips: list[Strip] = []
-        self._palette: Palette | None = None
-        self._palette_key: tuple | None = None
-        self._style_epoch = 0
-
-    def on_mount(self) -> None:
-        """Redraw when the app's theme changes."""
-        self.watch(self.app, "theme", self._theme_changed, init=False)
-        # The theme's CSS (our background) is applied a moment after the change: redraw again.
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
-
-    def _theme_changed(self, _theme: object = None) -> None:
-        self._style_epoch += 1
-        self.refresh()
 
     # -- view state ------------------------------------------------------------------------
 
@@ -1019,15 +1065,6 @@ class CandleChart(Widget):
             self.show_volume,
         )
 
-    def refresh_if_changed(self) -> bool:
-        """Refresh if the run or the view changed since the last call; True if it did."""
-        key = self._view_key()
-        if key == self._shown_key:
-            return False
-        self._shown_key = key
-        self.refresh()
-        return True
-
     def window(self) -> ChartWindow:
         """The visible slice of the state (touches only the window, never the whole history)."""
         s = self.state
@@ -1070,26 +1107,7 @@ class CandleChart(Widget):
                 win.levels.append(("target", float(t.take_profit)))
         return win
 
-    def palette(self) -> Palette:
-        """Styles for the current theme (cached per theme)."""
-        base = self.rich_style
-        key = (self.app.theme, self._style_epoch, base)
-        if self._palette is None or key != self._palette_key:
-            self._palette = Palette(theme_colors(self.app), base, self.background_colors[1])
-            self._palette_key = key
-        return self._palette
-
     def build_frame(self) -> list[Strip]:
         """Draw the current frame (uncached)."""
         w, h = self.size
         return render_frame(self.window(), w, h, self.palette(), self.show_volume)
-
-    def render_line(self, y: int) -> Strip:
-        """The cached row ``y`` of the frame, rebuilt first if anything changed."""
-        key = self._view_key()
-        if key != self._frame_key:
-            self._strips = self.build_frame()
-            self._frame_key = key
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)

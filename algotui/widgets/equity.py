@@ -9,10 +9,9 @@ import math
 
 import numpy as np
 from textual.strip import Strip
-from textual.widget import Widget
 
 from algotui.state import RunState
-from algotui.widgets.chart import BLOCKS8, Canvas, Palette, axis_width, fmt_num, theme_colors
+from algotui.widgets.chart import BLOCKS8, Canvas, FrameWidget, Palette, axis_width, fmt_num
 
 __all__ = ["EquityChart", "EquitySeries", "render_equity"]
 
@@ -203,7 +202,7 @@ def render_equity(
     return cv.strips(P.styles)
 
 
-class EquityChart(Widget):
+class EquityChart(FrameWidget):
     """The run's equity curve and drawdown.
 
     Draws a title row ("Equity 12,345.67  +23.4%  DD 3.2% (max 12.1%)"), the equity as a
@@ -230,25 +229,8 @@ class EquityChart(Widget):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(id=id, classes=classes)
-        self.state = state
+        super().__init__(state, id=id, classes=classes)
         self.series = EquitySeries()
-        self._frame_key: tuple | None = None
-        self._shown_key: tuple | None = None
-        self._strips: list[Strip] = []
-        self._palette: Palette | None = None
-        self._palette_key: tuple | None = None
-        self._style_epoch = 0
-
-    def on_mount(self) -> None:
-        """Redraw when the app's theme changes."""
-        self.watch(self.app, "theme", self._theme_changed, init=False)
-        # The theme's CSS (our background) is applied a moment after the change: redraw again.
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
-
-    def _theme_changed(self, _theme: object = None) -> None:
-        self._style_epoch += 1
-        self.refresh()
 
     def _view_key(self) -> tuple:
         return (
@@ -259,24 +241,6 @@ class EquityChart(Widget):
             self.app.theme,
             self._style_epoch,
         )
-
-    def refresh_if_changed(self) -> bool:
-        """Refresh if the run or the size changed since the last call; True if it did."""
-        key = self._view_key()
-        if key == self._shown_key:
-            return False
-        self._shown_key = key
-        self.refresh()
-        return True
-
-    def palette(self) -> Palette:
-        """Styles for the current theme (cached per theme)."""
-        base = self.rich_style
-        key = (self.app.theme, self._style_epoch, base)
-        if self._palette is None or key != self._palette_key:
-            self._palette = Palette(theme_colors(self.app), base, self.background_colors[1])
-            self._palette_key = key
-        return self._palette
 
     def build_frame(self) -> list[Strip]:
         """Draw the current frame (uncached)."""
@@ -291,13 +255,3 @@ class EquityChart(Widget):
             h,
             self.palette(),
         )
-
-    def render_line(self, y: int) -> Strip:
-        """The cached row ``y`` of the frame, rebuilt first if anything changed."""
-        key = self._view_key()
-        if key != self._frame_key:
-            self._strips = self.build_frame()
-            self._frame_key = key
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)

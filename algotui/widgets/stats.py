@@ -7,25 +7,11 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from algotui.format import money, num, pct
 from algotui.state import RunState
 
 LIVE_ROWS = 9
 FINAL_ROWS = 17
-
-
-def money(x: float | None) -> str:
-    """A money amount with thousands separators, or a dash."""
-    return "-" if x is None else f"{x:,.2f}"
-
-
-def pct(x: float | None) -> str:
-    """A percentage, or a dash."""
-    return "-" if x is None else f"{x:.2f}%"
-
-
-def num(x: float | None) -> str:
-    """A ratio, or a dash."""
-    return "-" if x is None else f"{x:.2f}"
 
 
 def signed(x: float | None, text: str) -> tuple[str, str]:
