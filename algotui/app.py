@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from algotui.engine.events import Codec
 from algotui.player import Player
 from algotui.state import RunState
-from algotui.themes import DEFAULT_THEME, load_themes
+from algotui.theming import DEFAULT_THEME, load_themes
 from algotui.widgets.chart import CandleChart
 from algotui.widgets.equity import EquityChart
 from algotui.widgets.signals import SignalLog

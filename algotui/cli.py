@@ -193,7 +193,7 @@ def check_theme(theme: str | None) -> None:
     """A one-line error for an unknown theme name."""
     if theme is None:
         return
-    from algotui.themes import load_themes
+    from algotui.theming import load_themes
 
     names = [t.name for t in load_themes()]
     if theme not in names:
@@ -307,8 +307,12 @@ def strategies() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `algotui AAPL --speed 50` means `algotui run AAPL --speed 50`.
+    if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help"):
+        args.insert(0, "run")
     try:
-        code = app(args=argv, prog_name="algotui", standalone_mode=False)
+        code = app(args=args, prog_name="algotui", standalone_mode=False)
     except UserError as exc:
         print(f"algotui: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -321,6 +325,9 @@ def main(argv: list[str] | None = None) -> None:
         print("algotui: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+COMMANDS = ("run", "replay", "check", "strategies", "cache")
 
 
 def _one_line(text: str) -> str:

@@ -206,3 +206,16 @@ async def test_layout_fits_small_and_large_terminals(size) -> None:
         assert app.query_one("#stats").size.width >= 30
         equity_shown = app.equity_chart.display and app.equity_chart.size.height > 0
         assert equity_shown is (size[1] >= 30)
+
+
+async def test_no_color_runs_to_the_end_with_readable_markers(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(speed=None, paused=False)
+    assert app.no_color
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state.done)
+        await pilot.press("left", "left", "left")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "DONE" in text
+        assert "▲" in text or "✕" in text  # fills stay distinct without colour

@@ -84,6 +84,7 @@ class SignalLog(ScrollView, can_focus=True):
             return self._style_cache[1]
         theme = self.app.theme_variables
         styles = {
+            "plain": Style(),
             "BUY": Style(color=theme.get("success")),
             "SELL": Style(color=theme.get("error")),
             "EXIT": Style(color=theme.get("warning")),
@@ -105,7 +106,7 @@ class SignalLog(ScrollView, can_focus=True):
         row = scroll_y + y
         width = self.scrollable_content_region.width
         if row >= len(signals):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         index = len(signals) - 1 - row
         sig = signals[index]
         st = self._styles()
@@ -118,12 +119,12 @@ class SignalLog(ScrollView, can_focus=True):
             Segment(f"{stamp} ", st["dim"]),
             Segment(f"{action:<5} ", st["EXIT"] if action == "EXIT" else st[side or "BUY"]),
             Segment(f"{side:<4} ", st[side] if side in st else st["dim"]),
-            Segment(f"{_price(sig.get('price')):>9} "),
+            Segment(f"{_price(sig.get('price')):>9} ", st["plain"]),
         ]
         room = width - sum(len(seg.text) for seg in segments)
         if room >= 11:
             if pnl is None:
-                segments.append(Segment(" " * 11))
+                segments.append(Segment(" " * 11, st["plain"]))
             else:
                 segments.append(Segment(f"{pnl:>+10,.2f} ", st["up"] if pnl >= 0 else st["down"]))
             room -= 11
@@ -135,7 +136,7 @@ class SignalLog(ScrollView, can_focus=True):
         strip = Strip(segments).crop(0, width)
         if index == self.cursor:
             strip = strip.extend_cell_length(width).apply_style(st["cursor"])
-        return strip.extend_cell_length(width)
+        return strip.extend_cell_length(width).apply_style(self.rich_style)
 
     def watch_has_focus(self, _focused: bool) -> None:
         if self.cursor is None and self.state.signals:

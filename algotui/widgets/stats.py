@@ -122,7 +122,7 @@ class StatsPanel(Widget):
         """Line ``y``: the label on the left, the value on the right."""
         width = self.content_region.width
         if y >= len(self._rows):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         label, value, colour = self._rows[y]
         if colour == "bold":
             strip = Strip([Segment(label, self._style("bold"))]).extend_cell_length(width)
