@@ -7,6 +7,7 @@ never handles a message per bar however fast the run goes.
 """
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -166,21 +167,18 @@ class AlgoApp(App[int]):
         *,
         codec: Callable[[], Codec | None] = lambda: None,
         theme: str | None = None,
-        label: str = "",
         start_paused: bool = False,
     ) -> None:
         super().__init__()
         self.player = player
         self.state = RunState()
         self._codec = codec
-        self._label = label
         self._themes = [t.name for t in load_themes()]
         for t in load_themes():
             self.register_theme(t)
         self.theme = theme or DEFAULT_THEME
         self._status_text = ""
         self.frames = 0
-        self._last_key_frame: float | None = None
         self._text_drawn = 0.0
         if start_paused:
             player.pause()
@@ -209,12 +207,11 @@ class AlgoApp(App[int]):
         self.stats = self.query_one(StatsPanel)
         self.signals = self.query_one(SignalLog)
         self._apply_size_classes()
-        self.run_worker(self._play, thread=True, name="engine", exit_on_error=False)
+        # A daemon thread, not a Textual worker: quitting must never wait for a strategy that
+        # is busy (or stuck) inside next().
+        threading.Thread(target=self.player.run, name="algotui-engine", daemon=True).start()
         self.set_interval(FRAME_SECONDS, self.frame)
         self.frame()
-
-    def _play(self) -> None:
-        self.player.run()
 
     def on_unmount(self) -> None:
         # However the app ends, release the worker thread (it may be waiting in a pause).
@@ -234,10 +231,16 @@ class AlgoApp(App[int]):
 
     def frame(self) -> None:
         """Drain the player into the state and redraw what changed (called by the timer)."""
+        done = self.player.done  # read first: every event it released is then in the buffer
         events = self.player.drain()
         if events:
-            self.state.apply(events, self._codec())
-        if self.player.done and self.player.failure is not None and not self.state.failed:
+            try:
+                self.state.apply(events, self._codec())
+            except (KeyError, ValueError, TypeError) as exc:  # a damaged recording
+                self.player.stop()
+                message = f"a malformed event in the stream ({type(exc).__name__}: {exc})"
+                self.state.apply([{"type": "error", "message": message}])
+        if done and self.player.failure is not None and not self.state.failed:
             exc = self.player.failure
             self.state.apply([{"type": "error", "message": f"{type(exc).__name__}: {exc}"}])
         changed = self.chart.refresh_if_changed()
@@ -276,7 +279,7 @@ class AlgoApp(App[int]):
         color = {"FAILED": "$error", "DONE": "$success", "PAUSED": "$warning"}.get(label, "$accent")
         text = (
             f"[b {color}]{label:<7}[/]  [b]algotui[/b]  "
-            f"{meta.get('symbol', self._label)} {meta.get('interval', '')}"
+            f"{meta.get('symbol', '')} {meta.get('interval', '')}"
             f"  [dim]|[/dim]  {speed_text}  [dim]|[/dim]  {meta.get('strategy', '')} {params}"
         )
         if text != self._status_text:
@@ -328,19 +331,16 @@ class AlgoApp(App[int]):
     def action_faster(self) -> None:
         """Double the speed."""
         self.player.faster()
-        self._notify_speed()
+        self.frame()
 
     def action_slower(self) -> None:
         """Halve the speed."""
         self.player.slower()
-        self._notify_speed()
+        self.frame()
 
     def action_max_speed(self) -> None:
         """As fast as the engine goes."""
         self.player.set_speed(None)
-        self._notify_speed()
-
-    def _notify_speed(self) -> None:
         self.frame()
 
     def action_finish(self) -> None:
@@ -390,6 +390,3 @@ class AlgoApp(App[int]):
         """Jump the chart to the chosen signal's bar."""
         self.chart.jump_to(message.bar)
         self.frame()
-
-    def on_key(self) -> None:
-        self._last_key_frame = time.monotonic()

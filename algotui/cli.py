@@ -41,6 +41,9 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
     return params
 
 
+SPEED_LIMIT = 50_000
+
+
 def parse_speed(text: str) -> float | None:
     """Bars per second, or None for ``max``."""
     if text.lower() == "max":
@@ -49,8 +52,10 @@ def parse_speed(text: str) -> float | None:
         speed = float(text)
     except ValueError:
         speed = -1.0
-    if not speed > 0:
-        raise UserError(f"--speed {text!r}: give bars per second (e.g. 20) or max")
+    if not 0.1 <= speed <= SPEED_LIMIT:
+        raise UserError(
+            f"--speed {text!r}: give bars per second from 0.1 to {SPEED_LIMIT:,} (e.g. 20), or max"
+        )
     return speed
 
 
@@ -128,6 +133,22 @@ def run(
         use_cache=not no_cache,
         notify=lambda note: print(f"algotui: {note}", file=sys.stderr),
     )
+    if data.attrs.get("source") != "yahoo":
+        given = [
+            flag
+            for flag, value in (
+                ("--period", period),
+                ("--interval", None if interval == "1d" else interval),
+                ("--start", start),
+                ("--end", end),
+            )
+            if value is not None
+        ]
+        if given:
+            print(
+                f"algotui: warning: {', '.join(given)} apply to tickers only; ignored for {source}",
+                file=sys.stderr,
+            )
     for warning in data.attrs.get("warnings", []):
         print(f"algotui: warning: {warning}", file=sys.stderr)
     bt = Backtest(
@@ -155,7 +176,9 @@ def run(
 
     code = play(Player(bt.events(), speed=pace), lambda: bt.codec, theme, paused)
     if bt.status == "failed":
-        report_failure(bt)
+        from algotui.headless import report_failure
+
+        report_failure(bt, sys.stderr)
         code = 1
     raise typer.Exit(code)
 
@@ -181,6 +204,8 @@ def replay(
             first = None
     if not isinstance(first, dict) or first.get("type") != "metadata":
         raise UserError(f"{recording} is not an algotui recording (no metadata event first)")
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UserError("replay plays in the app and needs a terminal (run it in one)")
 
     def events():
         with open_recording(recording) as stream:
@@ -204,8 +229,9 @@ def play(player, codec, theme: str | None, paused: bool) -> int:  # noqa: ANN001
     """Open the app on ``player`` and return its exit code."""
     from algotui.app import AlgoApp
 
-    result = AlgoApp(player, codec=codec, theme=theme, start_paused=paused).run()
-    return result or 0
+    app = AlgoApp(player, codec=codec, theme=theme, start_paused=paused)
+    result = app.run()
+    return app.return_code or result or 0
 
 
 @app.command()
@@ -239,25 +265,15 @@ def check(
     else:
         print("indicators none")
     if bt.status == "failed":
-        report_failure(bt)
+        from algotui.headless import report_failure
+
+        report_failure(bt, sys.stderr)
         raise typer.Exit(1)
     m = bt.metrics or {}
     print(
         f"OK: ran {m.get('bars')} bars of the sample: {m.get('total_trades')} closed trades, "
         f"{m.get('open_trades')} open, return {m.get('total_return_pct', 0):.2f}%"
     )
-
-
-def report_failure(bt) -> None:  # noqa: ANN001 - a finished Backtest
-    """The user's own frames, then one line naming the failure."""
-    details = ""
-    if bt.error is not None:
-        from algotui.engine.backtest import user_frames
-
-        details = user_frames(bt.error).rstrip()
-    if details:
-        print(details, file=sys.stderr)
-    print(f"algotui: run failed: {bt.error_message}", file=sys.stderr)
 
 
 cache_app = typer.Typer(help="The on-disk cache of downloaded market data.")

@@ -79,10 +79,8 @@ def run_headless(
         err_console.print("algotui: interrupted; the recording holds every event so far")
         return 130
     if bt.status == "failed":
-        if bt.error is not None and not isinstance(bt.error, UserError):
-            print(user_frames(bt.error).rstrip(), file=err)
         kept = f" (the recording {record} ends with the error event)" if record else ""
-        print(f"algotui: run failed: {bt.error_message}{kept}", file=err)
+        report_failure(bt, err, kept)
         return 1
     metrics = bt.metrics or {}
     if as_json:
@@ -92,11 +90,25 @@ def run_headless(
     return 0
 
 
+def report_failure(bt: Backtest, err: TextIO, note: str = "") -> None:
+    """The user's own frames (for an exception in their code), then one line naming it."""
+    if bt.error is not None and not isinstance(bt.error, UserError):
+        print(user_frames(bt.error).rstrip(), file=err)
+    print(f"algotui: run failed: {bt.error_message}{note}", file=err)
+
+
 def _catch_sigint(flag: list[bool]):  # noqa: ANN202 - a signal handler or None
-    """Turn Ctrl-C into ``flag.append(True)``; returns the previous handler (main thread only)."""
+    """The first Ctrl-C sets ``flag`` (the run stops between events); a second one interrupts
+    at once. Returns the previous handler (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGINT, lambda *_: flag.append(True))
+
+    def handler(*_: object) -> None:
+        if flag:
+            raise KeyboardInterrupt
+        flag.append(True)
+
+    return signal.signal(signal.SIGINT, handler)
 
 
 def print_summary(bt: Backtest, m: dict[str, Any], out: TextIO, record: Path | None) -> None:

@@ -8,7 +8,7 @@ follow it (signals, trades, stats) flow straight after it.
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
@@ -118,7 +118,7 @@ class Player:
 
     # -- the worker ----------------------------------------------------------------------------
 
-    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+    def run(self) -> None:
         """Play the stream to its end (call in a worker thread)."""
         cond = self._cond
         due = time.monotonic()
@@ -162,5 +162,3 @@ class Player:
             self.failure = exc
         finally:
             self.done = True
-            if on_ready is not None:
-                on_ready()

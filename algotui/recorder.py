@@ -27,7 +27,6 @@ class Recorder:
             raise UserError(f"--record {path}: cannot write there ({exc.strerror})") from None
         self._raw: IO[bytes] = raw
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self.path.suffix == ".gz" else None
-        self.events = 0
         self.last_seq = -1
 
     def write(self, codec: Codec, event: Event) -> None:
@@ -41,7 +40,6 @@ class Recorder:
         if self._zip is not None:
             data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
         self._raw.write(data)
-        self.events += 1
 
     def close(self) -> None:
         """Finish the file (the gzip trailer, for ``.gz``)."""

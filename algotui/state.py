@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from algotui.engine.events import Codec, Event
+from algotui.engine.events import Codec, Event, Stamper
 
 
 @dataclass(slots=True)
@@ -55,17 +55,17 @@ class Times:
 
     def __getitem__(self, key: int | slice) -> Any:
         n = self._state.bars
-        codec = self._state._codec
+        codec = self._state._stamper
         if isinstance(key, slice):
             a, b, step = key.indices(n)
             if codec is None:
                 return self._list[a:b:step]
-            return [codec.stamp(k) for k in range(a, b, step)]
+            return [codec(k) for k in range(a, b, step)]
         if key < 0:
             key += n
         if not 0 <= key < n:
             raise IndexError("no such bar yet")
-        return codec.stamp(key) if codec is not None else self._list[key]
+        return codec(key) if codec is not None else self._list[key]
 
 
 class RunState:
@@ -93,6 +93,7 @@ class RunState:
         self.last_seq = -1
         self.version = 0
         self._codec: Codec | None = None
+        self._stamper: Stamper | None = None
         self._live: tuple | None = None
         self._live_inds: list[tuple[str, list[float]]] = []
 
@@ -122,6 +123,7 @@ class RunState:
     def attach(self, codec: Codec) -> None:
         """Read live candles straight from the engine's codec (no per-bar dicts)."""
         self._codec = codec
+        self._stamper = Stamper(codec.seconds)  # the UI's own: the engine thread uses codec's
         self._live = (codec._o, codec._h, codec._l, codec._c, codec._v)
         self._live_inds = list(codec._ind)
 

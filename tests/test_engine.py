@@ -291,3 +291,77 @@ def test_close_at_end_closes_open_trades_with_reason_end() -> None:
     assert m["open_trades"] == 0
     assert bt.broker.closed[-1].exit_reason == "end"
     assert m["total_trades"] == 1
+
+
+# -- edge cases found in review ------------------------------------------------------------------
+
+
+def test_stop_limit_fills_at_the_trigger_not_the_earlier_open() -> None:
+    rows = [FLAT[0], FLAT[0], (100.0, 107.0, 99.0, 106.0), (106.0, 107.0, 100.5, 101.0)]
+    bt = run(rows, {1: lambda s: s.buy(units=1, stop=105.0, limit=106.0)})
+    assert bt.broker.trades[0].entry_price == 105.0
+    # A limit below the stop needs the price to come back: not inside the triggering bar.
+    bt = run(rows, {1: lambda s: s.buy(units=1, stop=105.0, limit=101.0)})
+    (trade,) = bt.broker.trades
+    assert (trade.entry_bar, trade.entry_price) == (3, 101.0)
+
+
+def test_orders_cannot_be_placed_in_init() -> None:
+    class Eager(Strategy):
+        def init(self):
+            self.buy()
+
+    bt = Backtest(bars(FLAT), Eager)
+    list(bt.events())
+    assert bt.status == "failed" and "only be placed in next()" in bt.error_message
+
+
+@pytest.mark.parametrize("kwargs", [{"limit": float("nan")}, {"sl": float("inf")}])
+def test_order_prices_must_be_finite(kwargs) -> None:
+    with pytest.raises(StrategyError, match="finite number"):
+        run(FLAT, {1: lambda s: s.buy(**kwargs)})
+
+
+def test_a_parameter_may_not_shadow_the_strategy_api() -> None:
+    for name in ("indicators", "data", "position", "price", "equity"):
+        cls = type("S", (Strategy,), {name: 3})
+        with pytest.raises(StrategyError, match=f"'{name}' is a name of the strategy API"):
+            cls.parameters()
+
+
+def test_numpy_integer_indexes_are_checked_for_look_ahead_too() -> None:
+    class NumpyPeek(Strategy):
+        def init(self):
+            self.x = self.indicator(lambda c: c, self.data.Close, name="x")
+
+        def next(self):
+            if self.i == 3:
+                _ = self.x[np.int64(self.i + 1)]
+
+    bt = Backtest(bars(FLAT), NumpyPeek)
+    list(bt.events())
+    assert isinstance(bt.error, LookAheadError)
+
+
+def test_system_exit_in_next_fails_the_run_instead_of_leaving() -> None:
+    bt = Backtest(bars(FLAT), type("Quit", (Script,), {"plan": {2: lambda s: exit(5)}}))
+    events = list(bt.events())
+    assert bt.status == "failed" and events[-1].type == "error"
+
+
+def test_fixed_commission_must_be_finite() -> None:
+    with pytest.raises(UserError, match="--commission-fixed"):
+        Backtest(bars(FLAT), Script, commission_fixed=float("nan"))
+
+
+def test_close_at_end_does_not_open_a_trade_on_the_last_close() -> None:
+    bt = run(FLAT, {4: lambda s: s.buy(units=1)}, fill="close", close_at_end=True)
+    assert not bt.broker.closed and not bt.broker.trades
+    assert bt.metrics["total_commissions"] == 0
+
+
+def test_a_loss_on_the_first_bar_counts_in_the_drawdown() -> None:
+    rows = [(100.0, 101.0, 89.0, 90.0), (90.0, 91.0, 89.0, 90.0), (90.0, 91.0, 89.0, 90.0)]
+    bt = run(rows, {0: lambda s: s.buy(units=50)}, fill="close", commission=0.01)
+    # Bought 50 at 90 (commission 45): equity 9,955 from 10,000 on bar 0.
+    assert bt.metrics["max_drawdown"] == pytest.approx(0.45)

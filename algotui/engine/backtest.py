@@ -64,7 +64,7 @@ class Backtest:
             raise UserError(f"--cash {cash!r}: starting cash must be a positive number")
         if not 0 <= commission < 1:
             raise UserError(f"--commission {commission!r}: give a fraction of traded value, 0..1")
-        if commission_fixed < 0:
+        if not (math.isfinite(commission_fixed) and commission_fixed >= 0):
             raise UserError(f"--commission-fixed {commission_fixed!r} must not be negative")
         if not 0 <= slippage < 1:
             raise UserError(f"--slippage {slippage!r}: give a fraction of price, 0..1")
@@ -132,13 +132,16 @@ class Backtest:
         try:
             strategy = self.strategy = self.strategy_cls(broker, df, self.params)
             strategy.init()
-        except Exception as exc:  # the user's init() failed: report, then stop
+            strategy._in_init = False
+            inds = strategy.indicators
+            self.codec = Codec(
+                self.run_id, index, (o, h, lo, c, v), [(x.name, x._list) for x in inds]
+            )
+        except (Exception, SystemExit) as exc:  # the user's init() failed: report, then stop
             self.codec = Codec(self.run_id, index, (o, h, lo, c, v), [])
             yield Event("metadata", 0, self._metadata([]))
             yield self._fail(1, exc, "init")
             return
-        inds = strategy.indicators
-        self.codec = Codec(self.run_id, index, (o, h, lo, c, v), [(x.name, x._list) for x in inds])
         yield Event("metadata", seq, self._metadata(inds))
         seq += 1
 
@@ -163,7 +166,7 @@ class Backtest:
                     broker.process_open(i)
                 clock[0] = i + 1
                 next_()
-                if close_fill and broker.orders:
+                if close_fill and broker.orders and not (i == last and close_at_end):
                     broker.process_close(i)
                 if i == last and close_at_end and broker.trades:
                     broker.close_all(i, c[i], "end", "end of data")
@@ -202,7 +205,7 @@ class Backtest:
                     seq += 2
                     if out_of_money:
                         break
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self.bars_done = i + 1
             self.equity_curve = np.asarray(equity)
             yield self._fail(seq, exc, "next")
@@ -411,4 +414,4 @@ def _short_path(filename: str) -> str:
 def _own_frames(exc: BaseException) -> list[traceback.FrameSummary]:
     """The frames of ``exc``'s traceback that are not algotui's own code."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return [f for f in frames if not str(Path(f.filename).resolve()).startswith(_PACKAGE_DIR)]
+    return [f for f in frames if not Path(f.filename).resolve().is_relative_to(_PACKAGE_DIR)]

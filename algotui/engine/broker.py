@@ -154,9 +154,15 @@ class Broker:
             hit = h >= stop if order.is_buy else lo <= stop
             if not hit:
                 return None
+            triggered = max(o, stop) if order.is_buy else min(o, stop)
             if limit is None:
-                return max(o, stop) if order.is_buy else min(o, stop)
-            order.stop = None  # a triggered stop-limit becomes a limit order
+                return triggered
+            # A triggered stop-limit becomes a limit order: it fills now only if the price at
+            # the trigger is within the limit; otherwise it waits for a later bar.
+            order.stop = None
+            if order.is_buy:
+                return triggered if triggered <= limit else None
+            return triggered if triggered >= limit else None
         if limit is not None:
             if order.is_buy:
                 return min(o, limit) if lo <= limit else None

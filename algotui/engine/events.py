@@ -47,6 +47,28 @@ def iso(ts: pd.Timestamp) -> str:
 _CHUNK = 1 << 15  # timestamps are rendered in blocks of this many bars
 
 
+class Stamper:
+    """ISO 8601 text of bar timestamps, rendered a block of bars at a time.
+
+    Not shared between threads: each reader (the engine's codec, a viewer) keeps its own.
+    """
+
+    def __init__(self, seconds: np.ndarray) -> None:
+        self._seconds = seconds
+        self._block = -1
+        self.block: list[str] = []
+
+    def __call__(self, i: int) -> str:
+        block = i // _CHUNK
+        if block != self._block:
+            if block < self._block:  # an old bar (a trade's entry): render just that one
+                return str(np.datetime_as_string(self._seconds[i], unit="s"))
+            part = self._seconds[block * _CHUNK : (block + 1) * _CHUNK]
+            self.block = np.datetime_as_string(part, unit="s").tolist()
+            self._block = block
+        return self.block[i - block * _CHUNK]
+
+
 class Codec:
     """Serialises one run's events; candles are rendered from the bar arrays on demand.
 
@@ -62,27 +84,15 @@ class Codec:
         indicators: Sequence[tuple[str, Sequence[float]]],
     ) -> None:
         self.run_id = run_id
-        self._seconds = index.values.astype("datetime64[s]")
+        self.seconds = np.asarray(index.values).astype("datetime64[s]")
+        self.stamp = Stamper(self.seconds)
         self._o, self._h, self._l, self._c, self._v = ohlcv
         self._ind = list(indicators)
         self._n = len(index)
-        self._block = -1
-        self._stamps: list[str] = []
         self._tail_block = -1
         self._tails: list[str] = []
         self._prefix = f',"run_id":{json.dumps(run_id)},"timestamp":"'
         self._ind_keys = [json.dumps(name) + ":" for name, _ in self._ind]
-
-    def stamp(self, i: int) -> str:
-        """ISO 8601 text of bar ``i``'s timestamp (rendered a block of bars at a time)."""
-        block = i // _CHUNK
-        if block != self._block:
-            if block < self._block:  # an old bar (a trade's entry): render just that one
-                return str(np.datetime_as_string(self._seconds[i], unit="s"))
-            part = self._seconds[block * _CHUNK : (block + 1) * _CHUNK]
-            self._stamps = np.datetime_as_string(part, unit="s").tolist()
-            self._block = block
-        return self._stamps[i - block * _CHUNK]
 
     def progress(self, i: int) -> float:
         """Percent of the run done after bar ``i``, to two decimals."""
@@ -122,6 +132,7 @@ class Codec:
         """Everything after ``seq`` of the candle lines of one block of bars, rendered at once."""
         a, b = block * _CHUNK, min((block + 1) * _CHUNK, self._n)
         self.stamp(a)
+        stamps = self.stamp.block
         n = self._n
         parts = [
             [f"{key}{_json10(x)}" for x in vals[a:b]]
@@ -134,7 +145,7 @@ class Codec:
             f'"volume":{v!r},"bar_number":{k},"progress":{round(k * 100.0 / n, 2)!r},'
             f'"indicators":{{{ind}}}}}'
             for t, o, h, lo, c, v, k, ind in zip(
-                self._stamps,
+                stamps,
                 self._o[a:b],
                 self._h[a:b],
                 self._l[a:b],

@@ -63,7 +63,7 @@ def _import_file(path: Path):
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise StrategyError(f"syntax error in {path}:{exc.lineno}: {exc.msg}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         target = path.resolve()
         frames = [
             f

@@ -72,10 +72,11 @@ def _max_run(flags: np.ndarray) -> int:
     return int((edges[1::2] - edges[::2]).max())
 
 
-def _drawdowns(equity: np.ndarray, ns: np.ndarray) -> dict[str, Any]:
-    """Depth and duration statistics of the equity curve's drawdowns."""
+def _drawdowns(equity: np.ndarray, ns: np.ndarray, start: float) -> dict[str, Any]:
+    """Depth and duration statistics of the equity curve's drawdowns (the first peak is the
+    starting cash, so a loss on the very first bar counts)."""
     n = len(equity)
-    peak = np.maximum.accumulate(equity)
+    peak = np.maximum.accumulate(np.concatenate(([start], equity)))[1:]
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = np.where(peak > 0, 1.0 - equity / peak, 0.0)
     dd = np.where(np.isfinite(dd), np.maximum(dd, 0.0), 0.0)
@@ -203,7 +204,7 @@ def compute_stats(
         with np.errstate(over="ignore"):
             cagr = _num((np.float64(final / initial) ** (365.25 / duration_days) - 1.0) * 100.0)
 
-    drawdowns = _drawdowns(equity, ns)
+    drawdowns = _drawdowns(equity, ns, float(initial_cash))
     max_dd = drawdowns["max_drawdown"]
     day_equity, daily = _daily(equity, index, exit_bars, initial)
     sharpe, sortino = _risk_ratios(day_equity)

@@ -5,6 +5,8 @@ A strategy sees the data only up to the bar being processed. Inside ``next()``,
 ``[-1]`` is its current value; asking for a later bar raises :class:`LookAheadError`.
 """
 
+import math
+import operator
 from array import array
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -17,6 +19,10 @@ from algotui.engine.trade import Trade
 from algotui.errors import StrategyError
 
 PARAM_TYPES = (bool, int, float, str)
+#: Class attributes a strategy may set that are settings, not parameters.
+OVERRIDABLE = frozenset({"name", "fractional"})
+#: Attributes every strategy instance has: a parameter may not take their names.
+RESERVED = frozenset({"data", "indicators", "position"})
 
 
 class LookAheadError(IndexError):
@@ -42,6 +48,8 @@ class Indicator:
 
     def __getitem__(self, key: int | slice) -> Any:
         n = self._clock[0]
+        if key.__class__ is not int and not isinstance(key, slice):
+            key = operator.index(key)  # numpy integers too
         if key.__class__ is int:
             if key < 0:
                 key += n
@@ -170,6 +178,7 @@ class Strategy:
 
     def __init__(self, broker: Broker, data: pd.DataFrame, params: dict[str, Any]) -> None:
         self._clock = [len(data)]
+        self._in_init = True  # the engine clears it before the first next()
         self._broker = broker
         self._closes: Sequence[float] = broker._c
         self.data = Data(data, self._clock)
@@ -188,11 +197,14 @@ class Strategy:
             if klass is object or klass is Strategy:
                 continue
             for name, value in vars(klass).items():
-                if (
-                    not name.startswith("_")
-                    and type(value) in PARAM_TYPES
-                    and not hasattr(Strategy, name)
-                ):
+                if name.startswith("_") or name in OVERRIDABLE:
+                    continue
+                if name in RESERVED or (hasattr(Strategy, name) and not callable(value)):
+                    raise StrategyError(
+                        f"{cls.__name__}.{name}: '{name}' is a name of the strategy API; "
+                        "give the parameter another name"
+                    )
+                if type(value) in PARAM_TYPES:
                     params[name] = value
         return params
 
@@ -294,6 +306,7 @@ class Strategy:
 
     def close(self, reason: str = "") -> Order | None:
         """Close every open trade at market. Does nothing when flat."""
+        self._check_trading()
         if not self._broker.trades:
             return None
         return self._broker.submit(
@@ -320,6 +333,10 @@ class Strategy:
         tp: float | None,
         reason: str,
     ) -> Order:
+        self._check_trading()
+        for label, price in (("limit", limit), ("stop", stop), ("sl", sl), ("tp", tp)):
+            if price is not None and not (isinstance(price, int | float) and math.isfinite(price)):
+                raise StrategyError(f"{label}={price!r}: a price must be a finite number")
         if size is not None and units is not None:
             raise StrategyError("give either size= or units=, not both")
         if size is not None and not (0 < size < 1 or (size >= 1 and size == int(size))):
@@ -355,6 +372,10 @@ class Strategy:
             placed_bar=self._clock[0] - 1,
         )
         return self._broker.submit(order)
+
+    def _check_trading(self) -> None:
+        if self._in_init:
+            raise StrategyError("orders can only be placed in next(), not in init()")
 
     # -- account -------------------------------------------------------------------------------
 

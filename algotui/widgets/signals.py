@@ -16,7 +16,7 @@ class SignalLog(ScrollView, can_focus=True):
 
     Draws only the visible rows, so ten thousand signals cost what ten do.
 
-    Bindings: up/down (k/j) move the cursor, home/end jump to newest/oldest, enter selects
+    Bindings: up/down (k/j) move the cursor, home jumps to the newest, enter selects
     the signal, which posts :class:`SignalLog.Selected`.
     """
 
@@ -26,7 +26,6 @@ class SignalLog(ScrollView, can_focus=True):
         Binding("pageup", "cursor(-10)", "Page up", show=False),
         Binding("pagedown", "cursor(10)", "Page down", show=False),
         Binding("home", "first", "Newest", show=False),
-        Binding("end", "last", "Oldest", show=False),
         Binding("enter", "select", "Jump to bar"),
     ]
 
