@@ -365,3 +365,14 @@ def test_a_loss_on_the_first_bar_counts_in_the_drawdown() -> None:
     bt = run(rows, {0: lambda s: s.buy(units=50)}, fill="close", commission=0.01)
     # Bought 50 at 90 (commission 45): equity 9,955 from 10,000 on bar 0.
     assert bt.metrics["max_drawdown"] == pytest.approx(0.45)
+
+
+def test_a_trailing_stop_set_on_an_open_trade_is_honoured() -> None:
+    def trail(s):
+        for trade in s.trades:
+            trade.sl = 95.0
+
+    rows = [FLAT[0], FLAT[0], FLAT[0], FLAT[0], (96.0, 97.0, 90.0, 91.0)]
+    bt = run(rows, {0: lambda s: s.buy(units=1), 2: trail})
+    (trade,) = bt.broker.closed
+    assert (trade.exit_bar, trade.exit_price, trade.exit_reason) == (4, 95.0, "stop_loss")

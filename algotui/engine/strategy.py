@@ -406,7 +406,10 @@ class Strategy:
 
     @property
     def trades(self) -> tuple[Trade, ...]:
-        """Open trades, oldest first."""
+        """Open trades, oldest first. Setting a trade's ``sl`` or ``tp`` moves its bracket."""
+        # The strategy may move a bracket through these objects: have the broker look at
+        # them on the next bar (it forgets again once no trade has a bracket).
+        self._broker.has_brackets = True
         return tuple(self._broker.trades)
 
     @property
