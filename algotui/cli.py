@@ -176,10 +176,10 @@ def run(
 
     code = play(Player(bt.events(), speed=pace), lambda: bt.codec, theme, paused)
     if bt.status == "failed":
-        from algotui.headless import report_failure
+        from algotui.headless import failure_code, report_failure
 
         report_failure(bt, sys.stderr)
-        code = 1
+        code = failure_code(bt)
     raise typer.Exit(code)
 
 
@@ -265,10 +265,10 @@ def check(
     else:
         print("indicators none")
     if bt.status == "failed":
-        from algotui.headless import report_failure
+        from algotui.headless import failure_code, report_failure
 
         report_failure(bt, sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(failure_code(bt))
     m = bt.metrics or {}
     print(
         f"OK: ran {m.get('bars')} bars of the sample: {m.get('total_trades')} closed trades, "

@@ -81,13 +81,18 @@ def run_headless(
     if bt.status == "failed":
         kept = f" (the recording {record} ends with the error event)" if record else ""
         report_failure(bt, err, kept)
-        return 1
+        return failure_code(bt)
     metrics = bt.metrics or {}
     if as_json:
         out.write(json.dumps(metrics, allow_nan=False) + "\n")
     else:
         print_summary(bt, metrics, out, record)
     return 0
+
+
+def failure_code(bt: Backtest) -> int:
+    """2 when the run failed on bad input (e.g. a parameter its init() refused), else 1."""
+    return 2 if isinstance(bt.error, UserError) else 1
 
 
 def report_failure(bt: Backtest, err: TextIO, note: str = "") -> None:

@@ -38,3 +38,10 @@ def test_headless_summary_table(capsys) -> None:
     code, out, _ = run(["run", "--headless"], capsys)
     assert code == 0
     assert "Final equity" in out and "11,623.17" in out
+
+
+@pytest.mark.parametrize("param", ["fast=0", "fast=30"])
+def test_a_parameter_the_strategy_refuses_is_bad_input(capsys, param) -> None:
+    code, out, err = run(["run", "--json", "-p", param], capsys)
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0 and "-p fast=" in err

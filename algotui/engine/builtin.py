@@ -4,6 +4,18 @@ import numpy as np
 
 from algotui.engine.indicators import bollinger, macd, rsi, sma
 from algotui.engine.strategy import Strategy
+from algotui.errors import StrategyError
+
+
+def _periods(strategy: Strategy, *names: str) -> None:
+    """Refuse periods below 1 (and a fast period not shorter than the slow one)."""
+    for name in names:
+        if getattr(strategy, name) < 1:
+            raise StrategyError(f"-p {name}={getattr(strategy, name)}: a period must be at least 1")
+    if {"fast", "slow"} <= set(names) and strategy.fast >= strategy.slow:
+        raise StrategyError(
+            f"-p fast={strategy.fast} slow={strategy.slow}: fast must be shorter than slow"
+        )
 
 
 def _crosses(a: np.ndarray, b: np.ndarray) -> bytes:
@@ -23,6 +35,7 @@ class SmaCross(Strategy):
     allow_short = False
 
     def init(self) -> None:
+        _periods(self, "fast", "slow")
         close = self.data.Close
         f, s = f"SMA({self.fast})", f"SMA({self.slow})"
         fast = self.indicator(sma, close, self.fast, name=f, overlay=True)
@@ -55,6 +68,7 @@ class RsiReversion(Strategy):
     allow_short = False
 
     def init(self) -> None:
+        _periods(self, "n")
         self.rsi = self.indicator(
             rsi, self.data.Close, self.n, name=f"RSI({self.n})", overlay=False
         )
@@ -86,6 +100,7 @@ class MacdCross(Strategy):
     allow_short = False
 
     def init(self) -> None:
+        _periods(self, "fast", "slow", "signal")
         line, sig, hist = self.indicator(
             macd,
             self.data.Close,
@@ -119,6 +134,7 @@ class BollingerBreakout(Strategy):
     allow_short = False
 
     def init(self) -> None:
+        _periods(self, "n")
         self.upper, self.middle, self.lower = self.indicator(
             bollinger,
             self.data.Close,
