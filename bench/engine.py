@@ -166,7 +166,7 @@ def case_record(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     rec.close()
     seconds = time.perf_counter() - t0
     result = _algotui_result(bt, seconds)
-    result.update(file_bytes=path.stat().st_size, events=rec.events)
+    result.update(file_bytes=path.stat().st_size, events=rec.last_seq + 1)
     path.unlink()
     return result
 
