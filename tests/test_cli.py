@@ -45,3 +45,17 @@ def test_a_parameter_the_strategy_refuses_is_bad_input(capsys, param) -> None:
     code, out, err = run(["run", "--json", "-p", param], capsys)
     assert code == 2 and out == ""
     assert err.strip().count("\n") == 0 and "-p fast=" in err
+
+
+@pytest.mark.parametrize("speed", ["0.01", "100000", "fast"])
+def test_speed_must_be_a_sensible_pace(capsys, speed) -> None:
+    code, _, err = run(["run", "--json", "--speed", speed], capsys)
+    assert code == 2 and f"--speed '{speed}'" in err
+
+
+def test_replay_refuses_to_draw_into_a_pipe(tmp_path, capsys) -> None:
+    path = tmp_path / "run.jsonl"
+    code, _, _ = run(["run", "--record", str(path)], capsys)
+    assert code == 0
+    code, out, err = run(["replay", str(path)], capsys)  # pytest's stdout is not a terminal
+    assert code == 2 and out == "" and "needs a terminal" in err
