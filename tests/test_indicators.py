@@ -403,3 +403,9 @@ def test_two_dimensional_input_rejected() -> None:
         sma(np.ones((3, 3)), 2)
     with pytest.raises(ValueError):
         crossover(np.ones((2, 2)), 1.0)
+
+
+def test_strict_crossover_needs_the_previous_bar_below() -> None:
+    a, b = [5.0, 5.0, 6.0, 4.0, 6.0], [5.0, 5.0, 5.0, 5.0, 5.0]
+    assert_array_equal(crossover(a, b), [False, False, True, False, True])
+    assert_array_equal(crossover(a, b, strict=True), [False, False, False, False, True])

@@ -194,14 +194,17 @@ def atr(high: ArrayLike, low: ArrayLike, close: ArrayLike, n: int = 14) -> Float
     return _wilder(tr, n)
 
 
-def crossover(a: ArrayLike, b: ArrayLike) -> NDArray[np.bool_]:
+def crossover(a: ArrayLike, b: ArrayLike, *, strict: bool = False) -> NDArray[np.bool_]:
     """True where ``a`` crosses above ``b``: ``a[i] > b[i]`` and ``a[i-1] <= b[i-1]``.
 
+    With ``strict=True`` the previous bar must be strictly below (``a[i-1] < b[i-1]``), as
+    backtesting.py's ``crossover`` has it: a touch followed by a rise is then not a cross.
     Either argument may be a scalar (broadcast). False at ``i = 0`` and wherever a NaN is involved.
     """
     x, y = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     if x.ndim != 1:
         raise ValueError(f"crossover needs one-dimensional series, got shape {x.shape}")
     out = np.zeros(x.size, dtype=bool)
-    out[1:] = (x[1:] > y[1:]) & (x[:-1] <= y[:-1])
+    before = x[:-1] < y[:-1] if strict else x[:-1] <= y[:-1]
+    out[1:] = (x[1:] > y[1:]) & before
     return out
