@@ -376,3 +376,15 @@ def test_a_trailing_stop_set_on_an_open_trade_is_honoured() -> None:
     bt = run(rows, {0: lambda s: s.buy(units=1), 2: trail})
     (trade,) = bt.broker.closed
     assert (trade.exit_bar, trade.exit_price, trade.exit_reason) == (4, 95.0, "stop_loss")
+
+
+def test_single_stamps_match_block_rendered_ones() -> None:
+    from algotui.engine.events import Stamper
+
+    index = pd.date_range("1969-12-31 23:59:58", periods=80_000, freq="37s")
+    seconds = index.values.astype("datetime64[s]")
+    expected = np.datetime_as_string(seconds, unit="s").tolist()
+    stamp = Stamper(seconds)
+    assert [stamp(i) for i in range(0, 80_000, 7)] == expected[::7]
+    stamp.render_block(40_000)
+    assert [stamp(i) for i in range(0, 80_000, 3)] == expected[::3]

@@ -8,6 +8,7 @@ resolved only when a sink serialises it); every other event carries a dict paylo
 import json
 import math
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import IO, Any, NamedTuple
 
 import numpy as np
@@ -45,28 +46,36 @@ def iso(ts: pd.Timestamp) -> str:
 
 
 _CHUNK = 1 << 15  # timestamps are rendered in blocks of this many bars
+_EPOCH = datetime(1970, 1, 1)
 
 
 class Stamper:
-    """ISO 8601 text of bar timestamps, rendered a block of bars at a time.
+    """ISO 8601 text of bar timestamps.
 
-    Not shared between threads: each reader (the engine's codec, a viewer) keeps its own.
+    A single stamp is formatted on request (signals, trades and chart labels need few); a
+    reader that needs every bar's stamp (the recorder) renders a whole block at once with
+    :meth:`render_block`. Not shared between threads: each reader keeps its own.
     """
 
     def __init__(self, seconds: np.ndarray) -> None:
-        self._seconds = seconds
+        self._seconds = seconds.astype(np.int64).tolist()
+        self._array = seconds
         self._block = -1
         self.block: list[str] = []
 
     def __call__(self, i: int) -> str:
+        if i // _CHUNK == self._block:
+            return self.block[i - self._block * _CHUNK]
+        return (_EPOCH + timedelta(seconds=self._seconds[i])).isoformat()
+
+    def render_block(self, i: int) -> list[str]:
+        """The stamps of the block of bars holding bar ``i`` (kept for later lookups)."""
         block = i // _CHUNK
         if block != self._block:
-            if block < self._block:  # an old bar (a trade's entry): render just that one
-                return str(np.datetime_as_string(self._seconds[i], unit="s"))
-            part = self._seconds[block * _CHUNK : (block + 1) * _CHUNK]
+            part = self._array[block * _CHUNK : (block + 1) * _CHUNK]
             self.block = np.datetime_as_string(part, unit="s").tolist()
             self._block = block
-        return self.block[i - block * _CHUNK]
+        return self.block
 
 
 class Codec:
@@ -131,8 +140,7 @@ class Codec:
     def _render_tails(self, block: int) -> list[str]:
         """Everything after ``seq`` of the candle lines of one block of bars, rendered at once."""
         a, b = block * _CHUNK, min((block + 1) * _CHUNK, self._n)
-        self.stamp(a)
-        stamps = self.stamp.block
+        stamps = self.stamp.render_block(a)
         n = self._n
         parts = [
             [f"{key}{_json10(x)}" for x in vals[a:b]]
