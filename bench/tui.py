@@ -47,10 +47,11 @@ def minute_bars(n: int, seed: int = 7) -> pd.DataFrame:
     return df
 
 
-async def measure(n: int, seconds: float) -> dict[str, float]:
-    """With ``n`` bars of history already on screen, play on at max speed for ``seconds``."""
-    bt = Backtest(minute_bars(n + 2_000_000 // 2), BUILTINS["sma_cross"])
-    app = AlgoApp(Player(bt.events(), speed=None), codec=lambda: bt.codec)
+async def measure(n: int, seconds: float, speed: float | None = None) -> dict[str, float]:
+    """With ``n`` bars of history already on screen, play on at ``speed`` (None: max) for
+    ``seconds``."""
+    bt = Backtest(minute_bars(n + (1_000_000 if speed is None else 20_000)), BUILTINS["sma_cross"])
+    app = AlgoApp(Player(bt.events(), speed=speed), codec=lambda: bt.codec)
     frames: list[float] = []
     pending_keys: list[float] = []
     latencies: list[float] = []
@@ -79,8 +80,8 @@ async def measure(n: int, seconds: float) -> dict[str, float]:
             elapsed = time.perf_counter() - start
             bars = app.state.bars - bars0
             drawn = len(frames)
-            # Key latency: while still playing if possible, theme and zoom keys redraw.
-            for key in ["t", "left_square_bracket", "right_square_bracket", "t", "t"] * 2:
+            # Key latency while still playing: zoom, volume and pan keys, each redraws the chart.
+            for key in ["left_square_bracket", "right_square_bracket", "v", "v", "left", "end"] * 2:
                 await pilot.pause(0.15)
                 pending_keys.append(time.perf_counter())
                 await pilot.press(key)
@@ -97,6 +98,7 @@ async def measure(n: int, seconds: float) -> dict[str, float]:
         AlgoApp._display = original  # type: ignore[method-assign]
     return {
         "bars": n,
+        "speed": "max" if speed is None else f"{speed:g}/s",
         "seconds": elapsed,
         "fps": drawn / elapsed,
         "bars_per_s": bars / elapsed,
@@ -113,13 +115,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,1000000")
     args = parser.parse_args()
     rows = [asyncio.run(measure(int(n), args.seconds)) for n in args.sizes.split(",")]
+    rows.append(asyncio.run(measure(0, args.seconds, speed=20)))  # the default pace
     print(
-        f"{'history':>10} {'fps':>6} {'bars/s':>10} {'key ms (median/max)':>20} "
+        f"{'history':>10} {'speed':>6} {'fps':>6} {'bars/s':>10} {'key ms (median/max)':>20} "
         f"{'state MB':>9} {'peak RSS MB':>11}"
     )
     for r in rows:
         print(
-            f"{r['bars']:>10,} {r['fps']:>6.1f} {r['bars_per_s']:>10,.0f} "
+            f"{r['bars']:>10,} {r['speed']:>6} {r['fps']:>6.1f} {r['bars_per_s']:>10,.0f} "
             f"{r['key_ms_median']:>9.1f} / {r['key_ms_max']:<8.1f} {r['state_mb']:>9.1f} "
             f"{r['rss_mb']:>11.0f}"
         )
