@@ -367,15 +367,6 @@ class AlgoApp(App[int]):
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"Theme: {self.theme}", timeout=2)
 
-    def watch_theme(self, _theme: str) -> None:
-        # Panes cache their drawing per theme; make them redraw with the new colours.
-        for name in ("stats", "signals"):
-            try:
-                widget = self.query_one(f"#{name}")
-            except Exception:
-                continue
-            widget.refresh()
-
     def action_help(self) -> None:
         """Show every key binding."""
         self.push_screen(HelpScreen(HELP_ROWS))

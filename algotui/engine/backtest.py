@@ -166,9 +166,9 @@ class Backtest:
                     broker.process_open(i)
                 clock[0] = i + 1
                 next_()
-                if close_fill and broker.orders and not (i == last and close_at_end):
+                if close_fill and broker.orders and not (close_at_end and i == last):
                     broker.process_close(i)
-                if i == last and close_at_end and broker.trades:
+                if close_at_end and i == last and broker.trades:
                     broker.close_all(i, c[i], "end", "end of data")
                 units = broker.units
                 eq = broker.cash + units * c[i] - broker.cost if units else broker.cash

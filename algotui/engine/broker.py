@@ -194,13 +194,11 @@ class Broker:
     def _execute(self, order: Order, price: float, i: int) -> Trade | None:
         """Fill ``order`` at ``price`` (before slippage) on bar ``i``; the trade it opened."""
         if order.close_all:
-            for trade in list(self.trades):
-                self._close_trade(trade, price, i, "signal", order.reason)
+            self._close_every(price, i, "signal", order.reason)
             return None
         # An entry against the open position closes it first (stop-and-reverse).
         if self.trades and self.trades[0].is_long != order.is_buy:
-            for trade in list(self.trades):
-                self._close_trade(trade, price, i, "signal", order.reason)
+            self._close_every(price, i, "signal", order.reason)
         fill = self._slipped(price, order.is_buy)
         units = self._size(order, fill)
         if units <= 0:
@@ -270,8 +268,12 @@ class Broker:
             reason = reason or f"take profit at {trade.tp:g}"
         self.fills.append(Fill(trade, True, reason))
 
-    def close_all(self, i: int, price: float, exit_reason: str, reason: str) -> None:
-        """Close every open trade at ``price`` on bar ``i`` (end of data, out of money)."""
+    def _close_every(self, price: float, i: int, exit_reason: str, reason: str) -> None:
         for trade in list(self.trades):
             self._close_trade(trade, price, i, exit_reason, reason)
+
+    def close_all(self, i: int, price: float, exit_reason: str, reason: str) -> None:
+        """Close every open trade at ``price`` on bar ``i`` and cancel every pending order
+        (end of data, out of money)."""
+        self._close_every(price, i, exit_reason, reason)
         self.orders.clear()

@@ -19,6 +19,7 @@ from algotui.engine.trade import Trade
 from algotui.errors import StrategyError
 
 PARAM_TYPES = (bool, int, float, str)
+COLUMNS = ("Open", "High", "Low", "Close", "Volume")
 #: Class attributes a strategy may set that are settings, not parameters.
 OVERRIDABLE = frozenset({"name", "fractional"})
 #: Attributes every strategy instance has: a parameter may not take their names.
@@ -78,44 +79,32 @@ class Indicator:
         return f"<Indicator {self.name} bars={self._clock[0]}>"
 
 
+class _Column:
+    """A data column seen up to the current bar (a numpy view, no copy)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"{name} values up to and including the current bar."
+
+    def __get__(self, data: "Data", owner: type | None = None) -> np.ndarray:
+        return data._cols[self.name][: data._clock[0]]
+
+
 class Data:
     """OHLCV columns as numpy arrays, cut at the current bar while the backtest runs."""
 
     __slots__ = ("_cols", "_index", "_clock")
 
+    Open = _Column()
+    High = _Column()
+    Low = _Column()
+    Close = _Column()
+    Volume = _Column()
+
     def __init__(self, df: pd.DataFrame, clock: list[int]) -> None:
-        self._cols = {c: df[c].to_numpy(dtype=float) for c in ("Open", "High", "Low", "Close")}
-        self._cols["Volume"] = df["Volume"].to_numpy(dtype=float)
+        self._cols = {c: df[c].to_numpy(dtype=float) for c in COLUMNS}
         self._index = df.index
         self._clock = clock
-
-    def _col(self, name: str) -> np.ndarray:
-        return self._cols[name][: self._clock[0]]
-
-    @property
-    def Open(self) -> np.ndarray:  # noqa: N802 - the usual OHLCV spelling
-        """Opens so far."""
-        return self._col("Open")
-
-    @property
-    def High(self) -> np.ndarray:  # noqa: N802
-        """Highs so far."""
-        return self._col("High")
-
-    @property
-    def Low(self) -> np.ndarray:  # noqa: N802
-        """Lows so far."""
-        return self._col("Low")
-
-    @property
-    def Close(self) -> np.ndarray:  # noqa: N802
-        """Closes so far."""
-        return self._col("Close")
-
-    @property
-    def Volume(self) -> np.ndarray:  # noqa: N802
-        """Volumes so far."""
-        return self._col("Volume")
 
     @property
     def index(self) -> pd.DatetimeIndex:

@@ -54,18 +54,20 @@ class SignalLog(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.state = state
         self.cursor: int | None = None  # index into state.signals (0 = oldest)
-        self._seen_signals = -1
+        self._seen_signals: tuple[int, str] | None = None
         self._style_cache: tuple[tuple[str, bool], dict[str, Style]] | None = None
         self.border_title = "Signals"
 
     # -- frame updates -------------------------------------------------------------------------
 
     def refresh_if_changed(self) -> bool:
-        """Grow the virtual size when new signals arrived; redraw only then."""
+        """Grow the virtual size when new signals arrived; redraw only then (or for a new
+        theme)."""
         n = len(self.state.signals)
-        if n == self._seen_signals:
+        seen = (n, self.app.theme)
+        if seen == self._seen_signals:
             return False
-        self._seen_signals = n
+        self._seen_signals = seen
         self.virtual_size = Size(self.size.width, n)
         self.border_title = f"Signals ({n})"
         self.refresh()
