@@ -174,7 +174,7 @@ def run(
         raise typer.Exit(run_headless(bt, record=record, as_json=as_json))
     from algotui.player import Player
 
-    code = play(Player(bt.events(), speed=pace), lambda: bt.codec, theme, paused)
+    code = play(Player(bt.stream(), speed=pace), lambda: bt.codec, theme, paused)
     if bt.status == "failed":
         from algotui.headless import failure_code, report_failure
 
@@ -250,7 +250,7 @@ def check(
     params = cls.resolve_params(parse_params(param))
     data = load_source("sample").iloc[:bars]
     bt = Backtest(data, cls, params)
-    for _ in bt.events():
+    for _ in bt.stream():
         pass
     print(f"strategy   {cls.__name__}  ({strategy})")
     doc = " ".join((cls.__doc__ or "").split())

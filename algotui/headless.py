@@ -49,11 +49,15 @@ def run_headless(
     stop: list[bool] = []
     previous = _catch_sigint(stop)
     try:
-        for event in bt.events():
+        shown = 0
+        for event in bt.stream():
             if codec_write is not None:
                 codec_write(bt.codec, event)
-            if progress is not None and event.type == "candle" and event.data % step == 0:
-                progress.update(task, completed=event.data + 1)
+            if progress is not None and event.type == "candles":
+                done = event.data[1]
+                if done - shown >= step:
+                    progress.update(task, completed=done)
+                    shown = done
             if stop:
                 break
     finally:

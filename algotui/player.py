@@ -3,13 +3,16 @@
 It runs the stream (a live engine or a recording) in a worker thread and collects events in a
 buffer that the UI drains once per frame, so the UI never handles a message per bar. A bar is
 released as a unit: its candle waits for its turn (pace, pause, step), and the events that
-follow it (signals, trades, stats) flow straight after it.
+follow it (signals, trades, stats) flow straight after it. A live engine's runs of candles go
+out whole at full speed and are cut into single bars when paced.
 """
 
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
+
+from algotui.engine.events import Event
 
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 
@@ -42,6 +45,7 @@ class Player:
         self._stopped = False
         self._reset_clock = True
         self._pending = 0  # bars released but not yet drained
+        self._due = 0.0  # when the next paced bar is due (time.monotonic)
 
     # -- controls (any thread) -----------------------------------------------------------------
 
@@ -121,37 +125,31 @@ class Player:
     def run(self) -> None:
         """Play the stream to its end (call in a worker thread)."""
         cond = self._cond
-        due = time.monotonic()
+        self._due = time.monotonic()
         try:
             for item in self._source:
-                if _is_candle(item):
+                if getattr(item, "type", None) == "candles":
+                    a, b = item.data
+                    seq = item.seq
+                    while a < b:
+                        k = self._release(b - a)
+                        if k == 0:
+                            return
+                        if k == b - a:
+                            part = item
+                        else:
+                            part = _run(seq, a, a + k)
+                        with cond:
+                            self.bars += k
+                            self._pending += k
+                            self._out.append(part)
+                        a += k
+                        seq += k
+                        item = _run(seq, a, b)
+                elif _is_candle(item):
+                    if self._release(1) == 0:
+                        return
                     with cond:
-                        while True:
-                            if self._stopped:
-                                return
-                            if self._pending >= MAX_PENDING_BARS:
-                                cond.wait(0.05)  # the UI is behind: let it draw
-                                continue
-                            if self.finishing:
-                                break
-                            if self.paused:
-                                if self._steps > 0:
-                                    self._steps -= 1
-                                    break
-                                cond.wait()
-                                continue
-                            if self.speed is None:
-                                break
-                            now = time.monotonic()
-                            if self._reset_clock:
-                                self._reset_clock = False
-                                due = now
-                            if now >= due:
-                                # Never bank more than a quarter second of lag: after a
-                                # stall, play on at the asked pace instead of bursting.
-                                due = max(due, now - 0.25) + 1.0 / self.speed
-                                break
-                            cond.wait(due - now)
                         self.bars += 1
                         self._pending += 1
                         self._out.append(item)
@@ -162,3 +160,40 @@ class Player:
             self.failure = exc
         finally:
             self.done = True
+
+    def _release(self, wanted: int) -> int:
+        """Wait until bars may go out; how many of ``wanted`` go now (0: stopped)."""
+        cond = self._cond
+        with cond:
+            while True:
+                if self._stopped:
+                    return 0
+                room = MAX_PENDING_BARS - self._pending
+                if room <= 0:
+                    cond.wait(0.05)  # the UI is behind: let it draw
+                    continue
+                if self.finishing:
+                    return min(wanted, room)
+                if self.paused:
+                    if self._steps > 0:
+                        self._steps -= 1
+                        return 1
+                    cond.wait()
+                    continue
+                if self.speed is None:
+                    return min(wanted, room)
+                now = time.monotonic()
+                if self._reset_clock:
+                    self._reset_clock = False
+                    self._due = now
+                if now >= self._due:
+                    # Never bank more than a quarter second of lag: after a stall, play on
+                    # at the asked pace instead of bursting.
+                    self._due = max(self._due, now - 0.25) + 1.0 / self.speed
+                    return 1
+                cond.wait(self._due - now)
+
+
+def _run(seq: int, a: int, b: int) -> Event:
+    """A run of live candles: bars ``a..b-1``, the first numbered ``seq``."""
+    return Event("candles", seq, (a, b))

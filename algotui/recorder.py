@@ -13,8 +13,9 @@ class Recorder:
     """Writes each event as one JSON line and hands it to the OS at once.
 
     Every completed event is in the file even if the process is killed a moment later: a plain
-    file gets one unbuffered ``write`` per event; a ``.gz`` file is sync-flushed per event, so
-    a reader can decompress everything up to the last whole event.
+    file gets one unbuffered ``write`` per item of the engine's stream (one event, or a run of
+    candles the engine has just finished); a ``.gz`` file is sync-flushed per item, so a reader
+    can decompress everything up to the last whole event.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -30,13 +31,20 @@ class Recorder:
         self.last_seq = -1
 
     def write(self, codec: Codec, event: Event) -> None:
-        """Append one event."""
-        self.write_line(codec.to_json(event))
-        self.last_seq = event.seq
+        """Append one engine stream item: one event, or a run of candles."""
+        self._write(codec.lines(event))
+        if event.type == "candles":
+            a, b = event.data
+            self.last_seq = event.seq + b - a - 1
+        else:
+            self.last_seq = event.seq
 
     def write_line(self, line: str) -> None:
         """Append one already-serialised event."""
-        data = (line + "\n").encode()
+        self._write(line + "\n")
+
+    def _write(self, text: str) -> None:
+        data = text.encode()
         if self._zip is not None:
             data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
         self._raw.write(data)

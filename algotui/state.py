@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from algotui.engine.events import Codec, Event, Stamper
+from algotui.engine.events import RAW_TYPES, Codec, Event, Stamper
 
 
 @dataclass(slots=True)
@@ -123,12 +123,12 @@ class RunState:
     def attach(self, codec: Codec) -> None:
         """Read live candles straight from the engine's codec (no per-bar dicts)."""
         self._codec = codec
-        self._stamper = Stamper(codec.seconds)  # the UI's own: the engine thread uses codec's
+        self._stamper = Stamper(codec.seconds)  # the UI's own: the engine thread has codec's
         self._live = (codec._o, codec._h, codec._l, codec._c, codec._v)
         self._live_inds = list(codec._ind)
 
     def apply(self, items: list[Any], codec: Codec | None = None) -> None:
-        """Apply a batch of events (engine Events or protocol dicts), in order.
+        """Apply a batch of events (engine stream items or protocol dicts), in order.
 
         Runs of live candles are copied from the engine's arrays as slices, not bar by bar.
         """
@@ -138,26 +138,36 @@ class RunState:
         run_end = -1
         for item in items:
             if isinstance(item, Event):
-                if item.type == "candle":
+                kind = item.type
+                if kind == "candles" or kind == "candle":
                     if self._codec is None:
                         if codec is None:
                             raise ValueError("a live candle needs the run's codec")
                         self.attach(codec)
-                    i = item.data
-                    if i == run_end:
-                        run_end += 1
+                    if kind == "candle":
+                        a = item.data
+                        b = a + 1
+                    else:
+                        a, b = item.data
+                    if a == run_end:
+                        run_end = b
                     else:
                         if run_start >= 0:
                             self._live_candles(run_start, run_end)
-                        run_start, run_end = i, i + 1
-                    self.last_seq = item.seq
+                        run_start, run_end = a, b
+                    self.last_seq = item.seq + b - a - 1
                     continue
                 if run_start >= 0:
                     self._live_candles(run_start, run_end)
                     run_start = -1
                     run_end = -1
                 data = item.data
-                kind = item.type
+                if kind in RAW_TYPES and not isinstance(data, dict):
+                    if self._codec is None:
+                        if codec is None:
+                            raise ValueError("a live event needs the run's codec")
+                        self.attach(codec)
+                    data = self._codec.payload(item, self._stamper)
                 self.last_seq = item.seq
             else:
                 data = item

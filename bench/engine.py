@@ -3,7 +3,9 @@
 What it measures, all in one run of this script:
 
 1. ``null sink``: algotui's built-in ``sma_cross`` (fast=10, slow=20) over N bars, draining
-   ``Backtest.events()`` into nothing. Timed from ``Backtest()`` construction to the end.
+   ``Backtest.stream()`` (the engine's event stream, as the app and the recorder read it: runs
+   of candles as bar ranges, the other events as snapshots) into nothing. Timed from
+   ``Backtest()`` construction to the end.
 2. ``record``: the same run with every event written by :class:`algotui.recorder.Recorder` to a
    JSON Lines file in a temporary folder (the file size is reported).
 3. ``backtesting.py``: the same strategy in backtesting.py 0.6.6 (``self.I`` with algotui's
@@ -146,7 +148,7 @@ def case_null(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     df = load_bars(folder)
     t0 = time.perf_counter()
     bt = Backtest(df, BUILTINS["sma_cross"], {"fast": FAST, "slow": SLOW})
-    for _ in bt.events():
+    for _ in bt.stream():
         pass
     seconds = time.perf_counter() - t0
     return _algotui_result(bt, seconds)
@@ -161,7 +163,7 @@ def case_record(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     bt = Backtest(df, BUILTINS["sma_cross"], {"fast": FAST, "slow": SLOW})
     rec = Recorder(path)
-    for e in bt.events():
+    for e in bt.stream():
         rec.write(bt.codec, e)
     rec.close()
     seconds = time.perf_counter() - t0

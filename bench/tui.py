@@ -51,7 +51,7 @@ async def measure(n: int, seconds: float, speed: float | None = None) -> dict[st
     """With ``n`` bars of history already on screen, play on at ``speed`` (None: max) for
     ``seconds``."""
     bt = Backtest(minute_bars(n + (1_000_000 if speed is None else 20_000)), BUILTINS["sma_cross"])
-    app = AlgoApp(Player(bt.events(), speed=speed), codec=lambda: bt.codec)
+    app = AlgoApp(Player(bt.stream(), speed=speed), codec=lambda: bt.codec)
     frames: list[float] = []
     pending_keys: list[float] = []
     latencies: list[float] = []

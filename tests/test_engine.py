@@ -378,13 +378,37 @@ def test_a_trailing_stop_set_on_an_open_trade_is_honoured() -> None:
     assert (trade.exit_bar, trade.exit_price, trade.exit_reason) == (4, 95.0, "stop_loss")
 
 
-def test_single_stamps_match_block_rendered_ones() -> None:
-    from algotui.engine.events import Stamper
+def test_candle_lines_match_candle_dicts_across_blocks() -> None:
+    import json
 
-    index = pd.date_range("1969-12-31 23:59:58", periods=80_000, freq="37s")
-    seconds = index.values.astype("datetime64[s]")
-    expected = np.datetime_as_string(seconds, unit="s").tolist()
-    stamp = Stamper(seconds)
-    assert [stamp(i) for i in range(0, 80_000, 7)] == expected[::7]
-    stamp.render_block(40_000)
-    assert [stamp(i) for i in range(0, 80_000, 3)] == expected[::3]
+    from algotui.engine.events import Codec, Event
+
+    n = 80_000
+    index = pd.date_range("1969-12-31 23:59:58", periods=n, freq="37s")
+    rng = np.random.default_rng(7)
+    price = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
+    price[:6] = [100.0, 1e16, 1.5e-05, 123456789012.0, 0.1, 5e-324]
+    volume = rng.integers(0, 10_000, n).astype(float)
+    ind = price.copy()
+    ind[:3] = [np.nan, np.inf, -0.0]
+    ohlcv = (price, price * 1.01, price * 0.99, price.tolist(), volume)
+    codec = Codec("r1", index, ohlcv, [("SMA(3)", ind), ("x\"y", price / 3)])
+    expected_stamps = np.datetime_as_string(index.values.astype("datetime64[s]"), unit="s")
+    # a run across the block boundary is the same text as its candles one by one
+    run = codec.lines(Event("candles", 5, (32_760, 32_780)))
+    one_by_one = "".join(
+        codec.to_json(Event("candle", 5 + k, 32_760 + k)) + "\n" for k in range(20)
+    )
+    assert run == one_by_one
+    for i in [*range(8), 32_767, 32_768, 65_535, 65_536, n - 1]:
+        line = codec.to_json(Event("candle", 9, i))
+        parsed = json.loads(line)
+        assert parsed == codec.to_dict(Event("candle", 9, i))
+        assert parsed["timestamp"] == codec.stamp(i) == expected_stamps[i]
+        assert parsed["open"] == price[i] and parsed["volume"] == volume[i]
+        assert isinstance(parsed["open"], float) and isinstance(parsed["volume"], float)
+        assert parsed["bar_number"] == i + 1
+    first = json.loads(codec.to_json(Event("candle", 1, 0)))
+    assert first["indicators"] == {"SMA(3)": None, 'x"y': 100.0 / 3}
+    assert json.loads(codec.to_json(Event("candle", 1, 1)))["indicators"]["SMA(3)"] is None
+    assert json.loads(codec.to_json(Event("candle", 1, 2)))["indicators"]["SMA(3)"] == 0.0

@@ -21,7 +21,8 @@ from jsonschema.exceptions import best_match
 
 from algotui.cli import main as cli_main
 from algotui.engine import BUILTINS, Backtest, Strategy
-from algotui.engine.events import EVENT_TYPES, read_events
+from algotui.engine.events import EVENT_TYPES, RAW_TYPES, read_events
+from algotui.engine.events import Event as EngineEvent
 from algotui.feed import load_source
 from algotui.recorder import Recorder, open_recording
 
@@ -153,14 +154,26 @@ def sample() -> pd.DataFrame:
 
 
 def run_events(bt: Backtest) -> list[Event]:
-    """Drain ``bt``, serialising each event once as a sink would; check the two forms agree."""
+    """Drain ``bt``'s stream as the recorder does and check every form of each event agrees:
+    the recorder's text of a stream item (templates, candles rendered a block at a time), the
+    single-event JSON of each event it holds, and its dict."""
     out = []
-    for event in bt.events():
-        line = bt.codec.to_json(event)
-        assert "\n" not in line
-        obj = json.loads(line)
-        assert obj == bt.codec.to_dict(event), f"to_json and to_dict disagree on {line[:200]}"
-        out.append(obj)
+    for item in bt.stream():
+        codec = bt.codec
+        if item.type == "candles":
+            a, b = item.data
+            single = [EngineEvent("candle", item.seq + k, a + k) for k in range(b - a)]
+        elif item.type in RAW_TYPES:
+            single = [EngineEvent(item.type, item.seq, codec.payload(item))]
+        else:
+            single = [item]
+        lines = [codec.to_json(event) for event in single]
+        assert codec.lines(item) == "".join(line + "\n" for line in lines)
+        for event, line in zip(single, lines, strict=True):
+            assert "\n" not in line
+            obj = json.loads(line)
+            assert obj == codec.to_dict(event), f"to_json and to_dict disagree on {line[:200]}"
+            out.append(obj)
     return out
 
 
@@ -231,7 +244,7 @@ def check_stream(events: list[Event], *, finished: bool = True) -> dict[str, Any
             highs.append(e["high"])
             lows.append(e["low"])
             assert list(e["indicators"]) == names, "candle.indicators follow metadata.indicators"
-            assert e["progress"] == round(bar * 100 / total, 2)
+            assert e["progress"] == (bar * 20_000 + total) // (2 * total) / 100
         elif t == "signal":
             assert phase == "fills", f"seq {e['seq']}: a signal after its bar's stats/equity"
             assert (e["bar_number"], e["timestamp"]) == (bar, stamp)

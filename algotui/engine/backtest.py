@@ -21,14 +21,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algotui.engine.broker import Broker, Fill
-from algotui.engine.events import PROTOCOL_VERSION, Codec, Event, clean, iso
+from algotui.engine.broker import Broker
+from algotui.engine.events import PROTOCOL_VERSION, RAW_TYPES, Codec, Event, clean, iso
 from algotui.engine.stats import compute_stats
 from algotui.engine.strategy import Strategy
 from algotui.engine.trade import Trade
 from algotui.errors import UserError
 
 FILL_MODES = ("next-open", "close")
+#: A run of candles goes out after at most this many bars even when nothing else happens.
+RUN_BARS = 1024
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
@@ -104,8 +106,16 @@ class Backtest:
 
     # -- the run -------------------------------------------------------------------------------
 
-    def events(self) -> Iterator[Event]:
-        """Run the backtest, yielding each protocol event as it happens."""
+    def stream(self) -> Iterator[Event]:
+        """Run the backtest, yielding the engine's compact event stream as it happens.
+
+        The stream holds the same protocol events as :meth:`events` in the same order, in a
+        cheaper form: consecutive candles come as one ``candles`` item whose data is the
+        range ``(a, b)`` of bar indexes (its events numbered from its ``seq`` on, one per
+        bar), and ``signal``/``trade``/``stats``/``equity`` carry snapshots that
+        :meth:`Codec.payload` expands. A run of candles is cut at every other event and after
+        at most :data:`RUN_BARS` bars, so every bar is yielded as soon as something follows it.
+        """
         df = self.data
         n = len(df)
         index = df.index
@@ -128,47 +138,50 @@ class Backtest:
             fractional=self.strategy_cls.fractional,
         )
         self.status = "running"
-        seq = 0
+        ohlcv = (o, h, lo, c, v)
         try:
             strategy = self.strategy = self.strategy_cls(broker, df, self.params)
             strategy.init()
             strategy._in_init = False
             inds = strategy.indicators
             self.codec = Codec(
-                self.run_id, index, (o, h, lo, c, v), [(x.name, x._list) for x in inds]
+                self.run_id, index, ohlcv, [(x.name, x._full) for x in inds], self.cash
             )
         except (Exception, SystemExit) as exc:  # the user's init() failed: report, then stop
-            self.codec = Codec(self.run_id, index, (o, h, lo, c, v), [])
+            self.codec = Codec(self.run_id, index, ohlcv, [], self.cash)
             yield Event("metadata", 0, self._metadata([]))
             yield self._fail(1, exc, "init")
             return
-        yield Event("metadata", seq, self._metadata(inds))
-        seq += 1
+        yield Event("metadata", 0, self._metadata(inds))
+        seq = 1
 
         equity = array("d")
         mark = equity.append
         clock = strategy._clock
+        orders = broker.orders
         fills = broker.fills
         next_ = strategy.next
         close_fill = self.fill == "close"
         close_at_end = self.close_at_end
         every = self.emit_every
-        next_emit = 0  # the next bar with stats/equity: every `every` bars, and the last bar
-        peak = self.cash
         last = n - 1
+        next_emit = 0  # the next bar with stats/equity: every `every` bars, and the last bar
+        run_from = 0  # the first bar of the pending run of candles
+        cut = 0  # the bar after which the pending run goes out at the latest
+        peak = self.cash
         out_of_money = False
         stats = _Tally()
         new = tuple.__new__
         i = -1
         try:
             for i in range(n):
-                if broker.orders or broker.has_brackets:
+                if orders or broker.has_brackets:
                     broker.process_open(i)
                 clock[0] = i + 1
                 next_()
-                if close_fill and broker.orders and not (close_at_end and i == last):
+                if orders and close_fill and not (close_at_end and i == last):
                     broker.process_close(i)
-                if close_at_end and i == last and broker.trades:
+                if i == last and close_at_end and broker.trades:
                     broker.close_all(i, c[i], "end", "end of data")
                 units = broker.units
                 eq = broker.cash + units * c[i] - broker.cost if units else broker.cash
@@ -176,7 +189,7 @@ class Backtest:
                     out_of_money = True
                     broker.close_all(i, c[i], "end", "out of money")
                     eq = broker.cash
-                    next_emit = i
+                    next_emit = cut = i
                     self.stopped_reason = (
                         f"out of money at bar {i + 1} ({self.codec.stamp(i)}): "
                         f"equity fell to {eq:.2f}"
@@ -184,30 +197,41 @@ class Backtest:
                 mark(eq)
                 if eq > peak:
                     peak = eq
-                yield new(Event, ("candle", seq, i))
-                seq += 1
+                if not fills and i != cut:
+                    continue
+                yield new(Event, ("candles", seq, (run_from, i + 1)))
+                seq += i + 1 - run_from
+                run_from = i + 1
                 emit = i == next_emit
                 if fills:
                     for fill in fills:
-                        yield new(Event, ("signal", seq, self._signal(fill, i)))
+                        t = fill.trade
+                        yield new(Event, ("signal", seq, (fill, t.sl, t.tp)))
                         seq += 1
                         if fill.exit:
                             emit = True
-                            stats.add(fill.trade)
-                            yield new(Event, ("trade", seq, self._trade(fill.trade, h, lo)))
+                            stats.add(t)
+                            _excursions(t, h, lo, t.exit_bar)
+                            yield new(Event, ("trade", seq, t))
                             seq += 1
                     fills.clear()
                 if emit:
                     if i == next_emit:
                         next_emit = min(next_emit + every, last)
-                    yield new(Event, ("stats", seq, self._stats(stats, eq, peak, broker)))
-                    yield new(Event, ("equity", seq + 1, self._equity(i, eq, peak, c[i], broker)))
+                    units = broker.units
+                    s = (stats.total, stats.wins, stats.losses, stats.pnl)
+                    yield new(Event, ("stats", seq, (*s, eq, peak, len(broker.trades), units)))
+                    yield new(Event, ("equity", seq + 1, (i, eq, peak, eq - units * c[i])))
                     seq += 2
                     if out_of_money:
                         break
+                cut = min(next_emit, i + RUN_BARS)
         except (Exception, SystemExit) as exc:
             self.bars_done = i + 1
             self.equity_curve = np.asarray(equity)
+            if run_from < len(equity):  # bars done whose candles have not gone out yet
+                yield new(Event, ("candles", seq, (run_from, len(equity))))
+                seq += len(equity) - run_from
             yield self._fail(seq, exc, "next")
             return
         done = self.bars_done = i + 1
@@ -226,7 +250,7 @@ class Backtest:
             status="out_of_money" if out_of_money else "completed",
             stopped_reason=self.stopped_reason or None,
             rejected_orders=broker.rejected_orders,
-            open_trade_details=[self._trade_dict(t) for t in broker.trades],
+            open_trade_details=[self.codec.trade(t) for t in broker.trades],
         )
         self.metrics = clean(self.metrics)
         self.status = "completed"
@@ -236,9 +260,30 @@ class Backtest:
             {"total_bars": done, "open_trades": len(broker.trades), "metrics": self.metrics},
         )
 
+    def events(self) -> Iterator[Event]:
+        """Run the backtest, yielding each protocol event on its own as it happens.
+
+        A candle's data is its bar index (:meth:`Codec.candle` makes the payload); every other
+        event carries its payload dict. Sinks that keep up with the engine at full speed read
+        :meth:`stream` instead, which carries the same events in a cheaper form.
+        """
+        new = tuple.__new__
+        for event in self.stream():
+            kind = event.type
+            if kind == "candles":
+                a, b = event.data
+                seq = event.seq - a
+                for i in range(a, b):
+                    yield new(Event, ("candle", seq + i, i))
+            elif kind in RAW_TYPES:
+                assert self.codec is not None
+                yield new(Event, (kind, event.seq, self.codec.payload(event)))
+            else:
+                yield event
+
     def run(self) -> dict[str, Any]:
         """Run to the end with no sink and return the final metrics (raises on failure)."""
-        for _ in self.events():
+        for _ in self.stream():
             pass
         if self.status != "completed":
             assert self.error is not None
@@ -272,81 +317,6 @@ class Backtest:
                 "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
         )
-
-    def _signal(self, fill: Fill, i: int) -> dict[str, Any]:
-        t = fill.trade
-        if fill.exit:
-            side = "SELL" if t.is_long else "BUY"
-            price = t.exit_price
-        else:
-            side = "BUY" if t.is_long else "SELL"
-            price = t.entry_price
-        return {
-            "timestamp": self.codec.stamp(i),
-            "action": "EXIT" if fill.exit else "ENTRY",
-            "side": side,
-            "price": price,
-            "size": t.size,
-            "trade_id": t.trade_id,
-            "reason": fill.reason,
-            "stop_loss": t.sl,
-            "take_profit": t.tp,
-            "pnl": t.pnl if fill.exit else None,
-            "bar_number": i + 1,
-            "direction": t.direction,
-        }
-
-    def _trade(self, t: Trade, h: list[float], lo: list[float]) -> dict[str, Any]:
-        _excursions(t, h, lo, t.exit_bar)
-        return self._trade_dict(t)
-
-    def _trade_dict(self, t: Trade) -> dict[str, Any]:
-        stamp = self.codec.stamp
-        closed = t.exit_bar is not None
-        return {
-            "trade_id": t.trade_id,
-            "direction": t.direction,
-            "entry_time": stamp(t.entry_bar),
-            "entry_price": t.entry_price,
-            "exit_time": stamp(t.exit_bar) if closed else None,
-            "exit_price": t.exit_price,
-            "size": t.size,
-            "pnl": t.pnl if closed else None,
-            "pnl_percent": t.pnl_percent if closed else None,
-            "commission": t.commission,
-            "exit_reason": t.exit_reason,
-            "mfe": t.mfe,
-            "mae": t.mae,
-            "bars_held": t.bars_held if closed else None,
-            "entry_bar": t.entry_bar + 1,
-            "exit_bar": t.exit_bar + 1 if closed else None,
-            "stop_loss": t.sl,
-            "take_profit": t.tp,
-            "entry_reason": t.entry_reason,
-        }
-
-    def _stats(self, tally: "_Tally", eq: float, peak: float, broker: Broker) -> dict[str, Any]:
-        return {
-            "total_trades": tally.total,
-            "winning_trades": tally.wins,
-            "losing_trades": tally.losses,
-            "win_rate": tally.wins * 100.0 / tally.total if tally.total else 0.0,
-            "pnl": eq - self.cash,
-            "realized_pnl": tally.pnl,
-            "equity": eq,
-            "drawdown": (peak - eq) * 100.0 / peak if peak > 0 else 0.0,
-            "open_positions": len(broker.trades),
-            "position": broker.units,
-        }
-
-    def _equity(self, i: int, eq: float, peak: float, close: float, broker: Broker) -> dict:
-        return {
-            "timestamp": self.codec.stamp(i),
-            "equity": eq,
-            "cash": eq - broker.units * close,
-            "drawdown": (peak - eq) * 100.0 / peak if peak > 0 else 0.0,
-            "bar_number": i + 1,
-        }
 
     def _fail(self, seq: int, exc: BaseException, where: str) -> Event:
         self.status = "failed"

@@ -44,7 +44,8 @@ class Indicator:
         self.name = name
         self.overlay = overlay
         self._full = values
-        self._list = array("d", values)  # fast scalar reads at 8 bytes a value
+        self._list = array("d")  # fast scalar reads at 8 bytes a value
+        self._list.frombytes(np.ascontiguousarray(values, dtype=float).tobytes())
         self._clock = clock  # [number of visible bars], shared with the strategy
 
     def __getitem__(self, key: int | slice) -> Any:
@@ -353,11 +354,11 @@ class Strategy:
             is_buy=is_buy,
             size=size,
             units=units,
-            limit=limit,
-            stop=stop,
-            sl=sl,
-            tp=tp,
-            reason=reason,
+            limit=None if limit is None else float(limit),
+            stop=None if stop is None else float(stop),
+            sl=None if sl is None else float(sl),
+            tp=None if tp is None else float(tp),
+            reason=str(reason),
             placed_bar=self._clock[0] - 1,
         )
         return self._broker.submit(order)
