@@ -7,12 +7,13 @@ final metrics. It imports nothing from the UI; widgets read it on each frame and
 ``version`` to know whether anything changed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from algotui.engine.events import RAW_TYPES, Codec, Event, Stamper
+from algotui.engine.events import RAW_TYPES, Codec, Event
 
 
 @dataclass(slots=True)
@@ -93,7 +94,7 @@ class RunState:
         self.last_seq = -1
         self.version = 0
         self._codec: Codec | None = None
-        self._stamper: Stamper | None = None
+        self._stamper: Callable[[int], str] | None = None
         self._live: tuple | None = None
         self._live_inds: list[tuple[str, list[float]]] = []
 
@@ -123,7 +124,7 @@ class RunState:
     def attach(self, codec: Codec) -> None:
         """Read live candles straight from the engine's codec (no per-bar dicts)."""
         self._codec = codec
-        self._stamper = Stamper(codec.seconds)  # the UI's own: the engine thread has codec's
+        self._stamper = codec.stamp
         self._live = (codec._o, codec._h, codec._l, codec._c, codec._v)
         self._live_inds = list(codec._ind)
 

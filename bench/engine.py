@@ -58,6 +58,7 @@ FAST, SLOW = 10, 20
 CASH = 10_000.0
 SAMPLE_TRIES = 3
 REL_TOL = 1e-6
+COLUMNS = ("Open", "High", "Low", "Close", "Volume")
 
 GOAL_NULL_X = 12.0
 GOAL_RECORD_X = 6.0
@@ -104,24 +105,26 @@ def make_bars(n: int, seed: int = SEED) -> "pd.DataFrame":
 
 
 def save_bars(df: "pd.DataFrame", folder: Path) -> None:
-    """The bars as two ``.npy`` files: OHLCV values (n x 5) and the index as datetime64."""
+    """The bars as ``.npy`` files: one per OHLCV column, and the index as datetime64."""
     import numpy as np
 
-    np.save(folder / "ohlcv.npy", df.to_numpy(dtype=float))
+    for column in COLUMNS:
+        np.save(folder / f"{column}.npy", df[column].to_numpy(dtype=float))
     np.save(folder / "index.npy", df.index.to_numpy())
 
 
 def load_bars(folder: Path) -> "pd.DataFrame":
-    """The bars saved by :func:`save_bars`, as a DataFrame with a ``min``-frequency index."""
+    """The bars saved by :func:`save_bars`, as a DataFrame with a ``min``-frequency index.
+
+    Each column stays the array it was loaded as (``copy=False``): no transient copies, so
+    the peak RSS of a case is the engine's, not the loader's.
+    """
     import numpy as np
     import pandas as pd
 
-    values = np.load(folder / "ohlcv.npy")
     index = pd.DatetimeIndex(np.load(folder / "index.npy"), freq="min")
-    cols = ("Open", "High", "Low", "Close", "Volume")
-    df = pd.DataFrame({c: values[:, k].copy() for k, c in enumerate(cols)}, index=index)
-    del values
-    return df
+    columns = {c: np.load(folder / f"{c}.npy") for c in COLUMNS}
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 # -- the cases, each run in a child process ------------------------------------------------------

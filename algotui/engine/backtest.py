@@ -13,7 +13,7 @@ import math
 import traceback
 import uuid
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,13 +119,9 @@ class Backtest:
         df = self.data
         n = len(df)
         index = df.index
-        # Closes are read on every bar: a list is the fastest to index. The other columns are
-        # read only when orders are pending or for output: compact arrays keep memory down.
-        o = array("d", df["Open"].to_numpy(dtype=float))
-        h = array("d", df["High"].to_numpy(dtype=float))
-        lo = array("d", df["Low"].to_numpy(dtype=float))
-        c = df["Close"].to_numpy(dtype=float).tolist()
-        v = array("d", df["Volume"].to_numpy(dtype=float))
+        # Memoryviews of the DataFrame's own columns: Python floats on indexing, as fast as a
+        # list, and no copy of the bars.
+        o, h, lo, c, v = (_floats(df[name]) for name in ("Open", "High", "Low", "Close", "Volume"))
         broker = self.broker = Broker(
             o,
             h,
@@ -228,14 +224,14 @@ class Backtest:
                 cut = min(next_emit, i + RUN_BARS)
         except (Exception, SystemExit) as exc:
             self.bars_done = i + 1
-            self.equity_curve = np.asarray(equity)
+            self.equity_curve = np.frombuffer(equity, dtype=float)
             if run_from < len(equity):  # bars done whose candles have not gone out yet
                 yield new(Event, ("candles", seq, (run_from, len(equity))))
                 seq += len(equity) - run_from
             yield self._fail(seq, exc, "next")
             return
         done = self.bars_done = i + 1
-        equity = self.equity_curve = np.asarray(equity)
+        equity = self.equity_curve = np.frombuffer(equity, dtype=float)
         for trade in broker.trades:
             _excursions(trade, h, lo, done - 1)
         self.metrics = compute_stats(
@@ -326,6 +322,11 @@ class Backtest:
         return Event("error", seq, {"message": self.error_message, "details": frames})
 
 
+def _floats(column: pd.Series) -> memoryview:
+    """A column as a memoryview of float64 (copied only if not already so)."""
+    return memoryview(np.ascontiguousarray(column.to_numpy(dtype=float)))
+
+
 class _Tally:
     """Running counts of closed trades for the live ``stats`` events."""
 
@@ -345,7 +346,7 @@ class _Tally:
             self.losses += 1
 
 
-def _excursions(t: Trade, h: list[float], lo: list[float], last: int) -> None:
+def _excursions(t: Trade, h: Sequence[float], lo: Sequence[float], last: int) -> None:
     """Set a trade's MFE/MAE (percent of entry) from the highs and lows it lived through."""
     hi = max(h[t.entry_bar : last + 1])
     low = min(lo[t.entry_bar : last + 1])

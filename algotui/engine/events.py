@@ -45,23 +45,37 @@ def iso(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-_CHUNK = 1 << 15  # candle lines (and the recorder's timestamps) are rendered in blocks of bars
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def ticks(index: pd.DatetimeIndex) -> tuple[np.ndarray, int]:
+    """The index as int64 ticks of its own unit (a view, no copy) and the ticks per second."""
+    index = pd.DatetimeIndex(index)
+    return index.asi8, _PER_SECOND[index.unit]
+
+
+_CHUNK = 1 << 13  # candle lines are rendered in blocks of this many bars
 _EPOCH = datetime(1970, 1, 1)
 #: Event types whose engine payload is a compact snapshot that the codec expands on demand.
 RAW_TYPES = frozenset({"signal", "trade", "stats", "equity"})
 
 
 class Stamper:
-    """ISO 8601 text of bar timestamps, formatted on request.
+    """ISO 8601 text of bar timestamps, formatted on request from the index's int64 ticks.
 
-    Not shared between threads: each reader keeps its own (the UI has one, the codec another).
+    It keeps no state but the array, so any thread may use it.
     """
 
-    def __init__(self, seconds: np.ndarray) -> None:
-        self._seconds = seconds.astype(np.int64)  # an array: a list would cost 36 B a bar
+    def __init__(self, index: pd.DatetimeIndex) -> None:
+        self._ticks, self._per_second = ticks(index)
 
     def __call__(self, i: int) -> str:
-        return (_EPOCH + timedelta(seconds=int(self._seconds[i]))).isoformat()
+        seconds = int(self._ticks[i]) // self._per_second
+        return (_EPOCH + timedelta(seconds=seconds)).isoformat()
+
+    def block(self, a: int, b: int) -> np.ndarray:
+        """The timestamps of bars ``a..b-1`` as ``datetime64[s]``."""
+        return (self._ticks[a:b] // self._per_second).astype("datetime64[s]")
 
 
 class Codec:
@@ -84,8 +98,7 @@ class Codec:
     ) -> None:
         self.run_id = run_id
         self.cash = cash
-        self.seconds = np.asarray(index.values).astype("datetime64[s]")
-        self.stamp = Stamper(self.seconds)
+        self.stamp = Stamper(index)
         self._o, self._h, self._l, self._c, self._v = ohlcv
         self._ind = list(indicators)
         self._n = len(index)
@@ -377,7 +390,9 @@ class Codec:
         import pyarrow.compute as pc
 
         a, b = block * _CHUNK, min((block + 1) * _CHUNK, self._n)
-        stamps = pc.replace_substring(pa.array(self.seconds[a:b]).cast(pa.string()), " ", "T")
+        pool = pa.system_memory_pool()  # gives memory back at once: RSS stays flat
+        stamps = pa.array(self.stamp.block(a, b)).cast(pa.string(), memory_pool=pool)
+        stamps = pc.replace_substring(stamps, " ", "T", memory_pool=pool)
         bar = np.arange(a + 1, b + 1)
         cols: list[Any] = [f',"run_id":{self._run_id_json},"timestamp":"', stamps]
         for key, values in (
@@ -387,33 +402,35 @@ class Codec:
             (',"close":', self._c),
             (',"volume":', self._v),
         ):
-            cols += [key, _numbers(values[a:b])]
-        cols += [',"bar_number":', pa.array(bar).cast(pa.string())]
-        cols += [',"progress":', _numbers(_hundredths(bar, self._n) / 100)]
+            cols += [key, _numbers(values[a:b], pool)]
+        cols += [',"bar_number":', pa.array(bar).cast(pa.string(), memory_pool=pool)]
+        cols += [',"progress":', _numbers(_hundredths(bar, self._n) / 100, pool)]
         cols.append(',"indicators":{')
         for k, (name, values) in enumerate(self._ind):
-            cols += [("," if k else "") + json.dumps(name) + ":", _numbers(values[a:b])]
+            cols += [("," if k else "") + json.dumps(name) + ":", _numbers(values[a:b], pool)]
         cols.append("}}\n")
-        return pc.binary_join_element_wise(*cols, "").to_pylist()
+        return pc.binary_join_element_wise(*cols, "", memory_pool=pool).to_pylist()
 
 
-def _numbers(values: Sequence[float]) -> Any:
+def _numbers(values: Sequence[float], pool: Any) -> Any:
     """JSON text of float values as Arrow strings: shortest round-trip digits, ``.0`` on
     whole numbers (as Python writes them), ``null`` where not finite."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     x = np.asarray(values, dtype=float)
-    text = pa.array(x).cast(pa.string())
+    text = pa.array(x).cast(pa.string(), memory_pool=pool)
     finite = np.isfinite(x)
     # Arrow writes 844394.0 as "844394" (Python as "844394.0"); a large one may come out
     # as "1.23456789012e+11", a float for any JSON reader already.
     whole = finite & (x == np.floor(x))
     if whole.any():
-        plain = pc.and_(pa.array(whole), pc.equal(pc.find_substring(text, "e"), -1))
-        text = pc.if_else(plain, pc.binary_join_element_wise(text, ".0", ""), text)
+        exp = pc.find_substring(text, "e", memory_pool=pool)
+        plain = pc.and_(pa.array(whole), pc.equal(exp, -1), memory_pool=pool)
+        dotted = pc.binary_join_element_wise(text, ".0", "", memory_pool=pool)
+        text = pc.if_else(plain, dotted, text, memory_pool=pool)
     if not finite.all():
-        text = pc.if_else(finite, text, "null")
+        text = pc.if_else(finite, text, "null", memory_pool=pool)
     return text
 
 

@@ -40,11 +40,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from algotui.engine.events import ticks
 from algotui.engine.trade import Trade
 
 __all__ = ["compute_stats"]
 
-_NS_PER_DAY = 86_400 * 10**9
 _TRADING_DAYS = 252
 
 
@@ -72,14 +72,31 @@ def _max_run(flags: np.ndarray) -> int:
     return int((edges[1::2] - edges[::2]).max())
 
 
-def _drawdowns(equity: np.ndarray, ns: np.ndarray, start: float) -> dict[str, Any]:
+def _union_length(starts: np.ndarray, stops: np.ndarray) -> int:
+    """How many integers the half-open spans ``[starts[k], stops[k])`` cover together."""
+    if not len(starts):
+        return 0
+    order = np.argsort(starts, kind="stable")
+    s, e = starts[order], stops[order]
+    reach = np.maximum.accumulate(e)  # the furthest stop so far, spans sorted by start
+    before = np.concatenate(([s[0]], reach[:-1]))
+    return int(np.maximum(reach - np.maximum(s, before), 0).sum())
+
+
+def _drawdowns(equity: np.ndarray, ns: np.ndarray, per_day: int, start: float) -> dict[str, Any]:
     """Depth and duration statistics of the equity curve's drawdowns (the first peak is the
     starting cash, so a loss on the very first bar counts)."""
     n = len(equity)
-    peak = np.maximum.accumulate(np.concatenate(([start], equity)))[1:]
+    # In place where it can be: one bar-sized temporary besides the result.
+    peak = np.maximum.accumulate(equity)
+    np.maximum(peak, start, out=peak)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.where(peak > 0, 1.0 - equity / peak, 0.0)
-    dd = np.where(np.isfinite(dd), np.maximum(dd, 0.0), 0.0)
+        dd = np.divide(equity, peak)
+    np.subtract(1.0, dd, out=dd)
+    dd[~(peak > 0)] = 0.0
+    del peak
+    dd[~np.isfinite(dd)] = 0.0
+    np.maximum(dd, 0.0, out=dd)
     # Bars at the running peak start (and end) drawdown periods. Bar 0 is always one.
     at_peak = np.flatnonzero(dd <= 0.0)
     if len(at_peak) == 0 or at_peak[0] != 0:
@@ -101,7 +118,7 @@ def _drawdowns(equity: np.ndarray, ns: np.ndarray, start: float) -> dict[str, An
     return {
         "max_drawdown": float(dd.max() * 100.0),
         "max_drawdown_duration_bars": int(durations[longest]),
-        "max_drawdown_duration_days": float((ns[end] - ns[start]) / _NS_PER_DAY),
+        "max_drawdown_duration_days": float((ns[end] - ns[start]) / per_day),
         "avg_drawdown": float(depth.mean() * 100.0),
     }
 
@@ -165,7 +182,8 @@ def compute_stats(
     """
     equity = np.asarray(equity, dtype=np.float64)
     close = np.asarray(close, dtype=np.float64)
-    index = pd.DatetimeIndex(index).as_unit("ns")  # so that asi8 counts nanoseconds
+    index = pd.DatetimeIndex(index)
+    ns, per_second = ticks(index)
     n = len(equity)
     if n == 0:
         raise ValueError("compute_stats needs at least one bar")
@@ -173,7 +191,7 @@ def compute_stats(
         raise ValueError("equity, index and close must have the same length")
     if not initial_cash > 0:
         raise ValueError("initial_cash must be positive")
-    ns = index.asi8
+    per_day = 86_400 * per_second
     if n > 1 and bool(np.any(ns[1:] < ns[:-1])):
         raise ValueError("index must be in ascending order")
 
@@ -191,20 +209,19 @@ def compute_stats(
     exit_bars = np.clip(exit_bars, 0, n - 1)
     entry_bars = np.clip(entry_bars, 0, n - 1)
 
-    # Exposure: +1 at each entry, -1 after each exit, positive running sum = in the market.
+    # Exposure: the bars covered by the union of the trades' [entry, exit] spans.
     open_entries = np.clip(np.array([t.entry_bar for t in open_trades], dtype=np.int64), 0, n - 1)
     starts = np.concatenate((entry_bars, open_entries))
     stops = np.concatenate((exit_bars + 1, np.full(len(open_entries), n, dtype=np.int64)))
-    delta = np.bincount(starts, minlength=n + 1) - np.bincount(stops, minlength=n + 1)
-    exposed = int(np.count_nonzero(np.cumsum(delta[:n]) > 0))
+    exposed = _union_length(starts, stops)
 
-    duration_days = float((ns[-1] - ns[0]) / _NS_PER_DAY)
+    duration_days = float((ns[-1] - ns[0]) / per_day)
     cagr = None
     if duration_days > 0 and final > 0:
         with np.errstate(over="ignore"):
             cagr = _num((np.float64(final / initial) ** (365.25 / duration_days) - 1.0) * 100.0)
 
-    drawdowns = _drawdowns(equity, ns, float(initial_cash))
+    drawdowns = _drawdowns(equity, ns, per_day, float(initial_cash))
     max_dd = drawdowns["max_drawdown"]
     day_equity, daily = _daily(equity, index, exit_bars, initial)
     sharpe, sortino = _risk_ratios(day_equity)
@@ -215,7 +232,7 @@ def compute_stats(
         sqn = _ratio(math.sqrt(n_trades) * float(pnl.mean()), float(pnl.std(ddof=1)))
 
     held = exit_bars - entry_bars
-    held_days = (ns[exit_bars] - ns[entry_bars]) / _NS_PER_DAY
+    held_days = (ns[exit_bars] - ns[entry_bars]) / per_day
 
     commissions = sum(float(t.commission) for t in trades) + sum(
         float(t.entry_commission) for t in open_trades

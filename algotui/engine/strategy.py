@@ -7,7 +7,6 @@ A strategy sees the data only up to the bar being processed. Inside ``next()``,
 
 import math
 import operator
-from array import array
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -44,8 +43,7 @@ class Indicator:
         self.name = name
         self.overlay = overlay
         self._full = values
-        self._list = array("d")  # fast scalar reads at 8 bytes a value
-        self._list.frombytes(np.ascontiguousarray(values, dtype=float).tobytes())
+        self._list = memoryview(np.ascontiguousarray(values, dtype=float))  # fast scalar reads
         self._clock = clock  # [number of visible bars], shared with the strategy
 
     def __getitem__(self, key: int | slice) -> Any:
@@ -444,11 +442,12 @@ def coerce(name: str, raw: Any, default: Any) -> Any:
     return text
 
 
-def _near_price(values: np.ndarray, closes: list[float]) -> bool:
+def _near_price(values: np.ndarray, closes: Sequence[float]) -> bool:
     """True when an indicator's values lie in the price's range (so it overlays the candles)."""
     finite = values[np.isfinite(values)]
     if not len(finite):
         return False
-    lo, hi = min(closes), max(closes)
+    prices = np.asarray(closes)
+    lo, hi = float(prices.min()), float(prices.max())
     span = hi - lo or abs(hi) or 1.0
     return bool(np.median(finite) > lo - span and np.median(finite) < hi + span)
