@@ -412,3 +412,20 @@ def test_candle_lines_match_candle_dicts_across_blocks() -> None:
     assert first["indicators"] == {"SMA(3)": None, 'x"y': 100.0 / 3}
     assert json.loads(codec.to_json(Event("candle", 1, 1)))["indicators"]["SMA(3)"] is None
     assert json.loads(codec.to_json(Event("candle", 1, 2)))["indicators"]["SMA(3)"] == 0.0
+
+def test_trades_carry_the_excursions_their_events_show() -> None:
+    from algotui.engine import BUILTINS
+    from algotui.feed import load_source
+
+    bt = Backtest(load_source("sample"), BUILTINS["rsi_reversion"], {"allow_short": True})
+    events = [e for e in bt.events() if e.type == "trade"]
+    assert len(events) == len(bt.broker.closed) > 5
+    for event, trade in zip(events, bt.broker.closed, strict=True):
+        assert (event.data["mfe"], event.data["mae"]) == (trade.mfe, trade.mae)
+        highs = bt.data["High"].iloc[trade.entry_bar : trade.exit_bar + 1]
+        lows = bt.data["Low"].iloc[trade.entry_bar : trade.exit_bar + 1]
+        up = (highs.max() / trade.entry_price - 1) * 100  # the best and worst moves up
+        down = (lows.min() / trade.entry_price - 1) * 100  # and down, in percent
+        best, worst = (up, down) if trade.is_long else (-down, -up)
+        assert trade.mfe == pytest.approx(max(0.0, best))
+        assert trade.mae == pytest.approx(min(0.0, worst))

@@ -22,7 +22,16 @@ import numpy as np
 import pandas as pd
 
 from algotui.engine.broker import Broker
-from algotui.engine.events import PROTOCOL_VERSION, RAW_TYPES, Codec, Event, clean, iso
+from algotui.engine.events import (
+    PROTOCOL_VERSION,
+    RAW_TYPES,
+    Codec,
+    Event,
+    clean,
+    excursions,
+    iso,
+    spans_reduce,
+)
 from algotui.engine.stats import compute_stats
 from algotui.engine.strategy import Strategy
 from algotui.engine.trade import Trade
@@ -207,7 +216,6 @@ class Backtest:
                         if fill.exit:
                             emit = True
                             stats.add(t)
-                            _excursions(t, h, lo, t.exit_bar)
                             yield new(Event, ("trade", seq, t))
                             seq += 1
                     fills.clear()
@@ -232,8 +240,8 @@ class Backtest:
             return
         done = self.bars_done = i + 1
         equity = self.equity_curve = np.frombuffer(equity, dtype=float)
-        for trade in broker.trades:
-            _excursions(trade, h, lo, done - 1)
+        _excursions(broker.closed, h, lo, done - 1)
+        _excursions(broker.trades, h, lo, done - 1)
         self.metrics = compute_stats(
             broker.closed,
             equity,
@@ -346,17 +354,17 @@ class _Tally:
             self.losses += 1
 
 
-def _excursions(t: Trade, h: Sequence[float], lo: Sequence[float], last: int) -> None:
-    """Set a trade's MFE/MAE (percent of entry) from the highs and lows it lived through."""
-    hi = max(h[t.entry_bar : last + 1])
-    low = min(lo[t.entry_bar : last + 1])
-    entry = t.entry_price
-    if t.is_long:
-        t.mfe = max(0.0, (hi - entry) / entry * 100.0)
-        t.mae = min(0.0, (low - entry) / entry * 100.0)
-    else:
-        t.mfe = max(0.0, (entry - low) / entry * 100.0)
-        t.mae = min(0.0, (entry - hi) / entry * 100.0)
+def _excursions(trades: list[Trade], h: Sequence[float], lo: Sequence[float], last: int) -> None:
+    """Set each trade's MFE/MAE (percent of entry) from the highs and lows it lived through
+    (to ``last`` for trades still open), all trades at once."""
+    if not trades:
+        return
+    entry = np.array([t.entry_bar for t in trades], dtype=np.int64)
+    exit_ = np.array([last if t.exit_bar is None else t.exit_bar for t in trades], dtype=np.int64)
+    hi = spans_reduce(np.maximum, np.asarray(h), entry, exit_)
+    low = spans_reduce(np.minimum, np.asarray(lo), entry, exit_)
+    for t, top, bottom in zip(trades, hi.tolist(), low.tolist(), strict=True):
+        t.mfe, t.mae = excursions(t.entry_price, t.is_long, top, bottom)
 
 
 def describe_error(exc: BaseException, where: str, strategy: type) -> str:

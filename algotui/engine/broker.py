@@ -24,6 +24,7 @@ Conventions (the README repeats them):
 """
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from algotui.engine.trade import Trade
@@ -127,12 +128,21 @@ class Broker:
 
     def process_open(self, i: int) -> None:
         """Process bar ``i`` before the strategy sees it: pending orders, then SL/TP."""
-        o, h, lo = self._o[i], self._h[i], self._l[i]
+        o = self._o[i]
+        orders = self.orders
+        if len(orders) == 1 and orders[0].limit is None and orders[0].stop is None:
+            # the common case: one market order, filled at the open
+            order = orders.pop()
+            self._execute(order, o, i)
+            if self.has_brackets:
+                self._check_brackets(i, o, self._h[i], self._l[i], ())
+            return
+        h, lo = self._h[i], self._l[i]
         deferred: list[Trade] = []
-        for order in list(self.orders):
+        for order in list(orders):
             price = self._trigger_price(order, o, h, lo)
             if price is not None:
-                self.orders.remove(order)
+                orders.remove(order)
                 opened = self._execute(order, price, i)
                 if opened is not None and not order.is_market:
                     deferred.append(opened)
@@ -169,7 +179,9 @@ class Broker:
             return max(o, limit) if h >= limit else None
         return o
 
-    def _check_brackets(self, i: int, o: float, h: float, lo: float, deferred: list[Trade]) -> None:
+    def _check_brackets(
+        self, i: int, o: float, h: float, lo: float, deferred: Sequence[Trade]
+    ) -> None:
         """Close trades whose stop-loss or take-profit lies in bar ``i`` (the stop first).
 
         A trade opened on this bar by a stop or limit order has its brackets checked from
@@ -196,47 +208,41 @@ class Broker:
         if order.close_all:
             self._close_every(price, i, "signal", order.reason)
             return None
+        is_buy = order.is_buy
+        trades = self.trades
         # An entry against the open position closes it first (stop-and-reverse).
-        if self.trades and self.trades[0].is_long != order.is_buy:
+        if trades and trades[0].is_long != is_buy:
             self._close_every(price, i, "signal", order.reason)
-        fill = self._slipped(price, order.is_buy)
-        units = self._size(order, fill)
+        fill = self._slipped(price, is_buy) if self.slippage else float(price)
+        available = self.available(fill)
+        units = self._size(order, fill, available)
         if units <= 0:
             self.rejected_orders += 1
             return None
-        fee = self._fee(units, fill)
-        if units * fill + fee > self.available(fill) * (1 + 1e-12):
+        fee = self.commission_fixed + self.commission * units * fill
+        if units * fill + fee > available * (1 + 1e-12):
             self.rejected_orders += 1
             return None
-        trade = Trade(
-            trade_id=self._next_id,
-            is_long=order.is_buy,
-            size=units,
-            entry_bar=i,
-            entry_price=fill,
-            entry_commission=fee,
-            sl=order.sl,
-            tp=order.tp,
-            entry_reason=order.reason,
-        )
+        sl, tp = order.sl, order.tp
+        trade = Trade(self._next_id, is_buy, units, i, fill, fee, sl, tp, order.reason)
         self._next_id += 1
-        self.trades.append(trade)
+        trades.append(trade)
         self.cash -= fee
-        signed = units if order.is_buy else -units
+        signed = units if is_buy else -units
         self.units += signed
         self.cost += signed * fill
-        if order.sl is not None or order.tp is not None:
+        if sl is not None or tp is not None:
             self.has_brackets = True
         self.fills.append(Fill(trade, False, order.reason))
         return trade
 
-    def _size(self, order: Order, fill: float) -> float:
+    def _size(self, order: Order, fill: float, available: float) -> float:
         if order.units is not None:
             return float(order.units)
         size = _ALL_IN if order.size is None else order.size
         if size >= 1:
             return float(int(size))
-        budget = self.available(fill) * size - self.commission_fixed
+        budget = available * size - self.commission_fixed
         if budget <= 0:
             return 0.0
         per_unit = fill + fill * self.commission
@@ -247,21 +253,29 @@ class Broker:
     def _close_trade(
         self, trade: Trade, price: float, i: int, exit_reason: str, reason: str = ""
     ) -> None:
-        fill = self._slipped(price, not trade.is_long)
-        fee = self._fee(trade.size, fill)
+        is_long = trade.is_long
+        size = trade.size
+        fill = self._slipped(price, not is_long) if self.slippage else float(price)
+        fee = self.commission_fixed + self.commission * size * fill
         trade.exit_bar = i
         trade.exit_price = fill
         trade.exit_commission = fee
         trade.exit_reason = exit_reason
-        self.trades.remove(trade)
+        trades = self.trades
+        trades.remove(trade)
         self.closed.append(trade)
-        signed = trade.size if trade.is_long else -trade.size
-        self.units -= signed
-        self.cost -= signed * trade.entry_price
-        if not self.trades:
+        move = fill - trade.entry_price
+        if is_long:
+            self.units -= size
+            self.cost -= size * trade.entry_price
+        else:
+            self.units += size
+            self.cost += size * trade.entry_price
+            move = -move
+        if not trades:
             self.units = 0.0
             self.cost = 0.0
-        self.cash += trade.gross_pnl(fill) - fee
+        self.cash += move * size - fee
         if exit_reason == "stop_loss":
             reason = reason or f"stop loss at {trade.sl:g}"
         elif exit_reason == "take_profit":

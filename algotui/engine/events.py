@@ -184,6 +184,7 @@ class Codec:
         """A trade as the protocol has it (open trades have null exit fields)."""
         stamp = stamp or self.stamp
         closed = t.exit_bar is not None
+        mfe, mae = self._excursions(t) if closed else (t.mfe, t.mae)
         return {
             "trade_id": t.trade_id,
             "direction": t.direction,
@@ -196,8 +197,8 @@ class Codec:
             "pnl_percent": t.pnl_percent if closed else None,
             "commission": t.commission,
             "exit_reason": t.exit_reason,
-            "mfe": t.mfe,
-            "mae": t.mae,
+            "mfe": mfe,
+            "mae": mae,
             "bars_held": t.bars_held if closed else None,
             "entry_bar": t.entry_bar + 1,
             "exit_bar": t.exit_bar + 1 if closed else None,
@@ -205,6 +206,11 @@ class Codec:
             "take_profit": t.tp,
             "entry_reason": t.entry_reason,
         }
+
+    def _excursions(self, t: Any) -> tuple[float, float]:
+        """A closed trade's MFE and MAE, from the bars it lived through."""
+        a, b = t.entry_bar, t.exit_bar + 1
+        return excursions(t.entry_price, t.is_long, max(self._h[a:b]), min(self._l[a:b]))
 
     def _stats(
         self,
@@ -301,13 +307,14 @@ class Codec:
         if t.exit_bar is None:  # the engine only sends closed trades
             return json.dumps(self.trade(t), separators=(",", ":"), allow_nan=False)[1:] + "\n"
         stamp = self._stamp_json
+        mfe, mae = self._excursions(t)
         return (
             f'"trade_id":{t.trade_id},"direction":"{"long" if t.is_long else "short"}",'
             f'"entry_time":"{stamp(t.entry_bar)}","entry_price":{_num(t.entry_price)},'
             f'"exit_time":"{stamp(t.exit_bar)}","exit_price":{_num(t.exit_price)},'
             f'"size":{_num(t.size)},"pnl":{_num(t.pnl)},"pnl_percent":{_num(t.pnl_percent)},'
             f'"commission":{_num(t.commission)},"exit_reason":{_str(t.exit_reason)},'
-            f'"mfe":{_num(t.mfe)},"mae":{_num(t.mae)},"bars_held":{t.exit_bar - t.entry_bar},'
+            f'"mfe":{_num(mfe)},"mae":{_num(mae)},"bars_held":{t.exit_bar - t.entry_bar},'
             f'"entry_bar":{t.entry_bar + 1},"exit_bar":{t.exit_bar + 1},'
             f'"stop_loss":{_num(t.sl)},"take_profit":{_num(t.tp)},'
             f'"entry_reason":{_str(t.entry_reason)}}}\n'
@@ -455,6 +462,28 @@ def _str(text: str | None) -> str:
         if len(_STRINGS) > 4096:
             _STRINGS.clear()
         out = _STRINGS[text] = json.dumps(text)
+    return out
+
+
+def excursions(entry: float, is_long: bool, high: float, low: float) -> tuple[float, float]:
+    """A trade's MFE and MAE, in percent of its entry price, from the highest high and the
+    lowest low it lived through."""
+    if is_long:
+        return max(0.0, (high - entry) / entry * 100.0), min(0.0, (low - entry) / entry * 100.0)
+    return max(0.0, (entry - low) / entry * 100.0), min(0.0, (entry - high) / entry * 100.0)
+
+
+def spans_reduce(ufunc: Any, values: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> Any:
+    """``ufunc.reduce(values[a:b + 1])`` for each pair of ``starts`` and ``stops`` (``a <= b``),
+    e.g. with ``np.maximum`` the highest value of each span."""
+    ends = stops + 1
+    tail = ends >= len(values)  # reduceat wants every edge inside the array: these go alone
+    edges = np.empty(2 * len(starts), dtype=np.int64)
+    edges[0::2] = starts
+    edges[1::2] = np.where(tail, starts, ends)
+    out = ufunc.reduceat(values, edges)[0::2]
+    for k in np.flatnonzero(tail):
+        out[k] = ufunc.reduce(values[starts[k] :])
     return out
 
 

@@ -297,14 +297,12 @@ class Strategy:
         self._check_trading()
         if not self._broker.trades:
             return None
-        return self._broker.submit(
-            Order(
-                is_buy=self._broker.units < 0,
-                reason=reason,
-                placed_bar=self._clock[0] - 1,
-                close_all=True,
-            )
+        broker = self._broker
+        placed = self._clock[0] - 1
+        order = Order(
+            broker.units < 0, None, None, None, None, None, None, str(reason), placed, True
         )
+        return broker.submit(order)
 
     def cancel_orders(self) -> None:
         """Cancel every pending order."""
@@ -321,7 +319,13 @@ class Strategy:
         tp: float | None,
         reason: str,
     ) -> Order:
-        self._check_trading()
+        if self._in_init:
+            raise StrategyError("orders can only be placed in next(), not in init()")
+        if size is None and units is None and limit is None and stop is None:
+            if sl is None and tp is None:  # a plain all-in market order: nothing to check
+                placed = self._clock[0] - 1
+                order = Order(is_buy, None, None, None, None, None, None, str(reason), placed)
+                return self._broker.submit(order)
         for label, price in (("limit", limit), ("stop", stop), ("sl", sl), ("tp", tp)):
             if price is not None and not (isinstance(price, int | float) and math.isfinite(price)):
                 raise StrategyError(f"{label}={price!r}: a price must be a finite number")
