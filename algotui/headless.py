@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from algotui.engine.backtest import Backtest, user_frames
@@ -34,6 +33,8 @@ def run_headless(
     total = len(bt.data)
     progress = None
     if err.isatty() and not as_json:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

@@ -12,7 +12,8 @@ What it measures, all in one run of this script:
    ``sma``, ``crossover`` from ``backtesting.lib``, ``cash=10_000``). Only ``.run()`` is timed.
 4. ``sample --record``: the whole command ``python -m algotui run --record FILE`` on the bundled
    sample (best of 3 wall times), next to the bare import time of the modules that command
-   loads (best of 3; the two take turns), so the share of start-up cost is visible.
+   loads (best of 3; the two take turns), so the share of start-up cost is visible. algotui's
+   modules are byte-compiled first, as Python does on any first run.
 
 Every case runs in a fresh process (this file re-run with a hidden ``--case`` flag; the bars go
 through a temporary ``.npy`` file), so the peak RSS reported (``ru_maxrss`` of that process,
@@ -410,6 +411,13 @@ def main() -> int:
             note(f"  peer: {peer['seconds']:.3f} s, {mb(peer['rss_kib']):.0f} MB")
 
         note("sample --record and imports only, taking turns ...")
+        # As after any first run (unless PYTHONDONTWRITEBYTECODE is set, as on some CI
+        # machines): algotui's own modules byte-compiled, like the installed packages.
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(ROOT / "algotui")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         recording = tmp / "sample.jsonl"
         got = best_commands(
             {

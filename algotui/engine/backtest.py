@@ -178,18 +178,22 @@ class Backtest:
         stats = _Tally()
         new = tuple.__new__
         i = -1
+        # The account as of the broker's last fill: only the broker's processing changes it.
+        cash, units, cost = broker.cash, broker.units, broker.cost
         try:
             for i in range(n):
                 if orders or broker.has_brackets:
                     broker.process_open(i)
+                    cash, units, cost = broker.cash, broker.units, broker.cost
                 clock[0] = i + 1
                 next_()
                 if orders and close_fill and not (close_at_end and i == last):
                     broker.process_close(i)
+                    cash, units, cost = broker.cash, broker.units, broker.cost
                 if i == last and close_at_end and broker.trades:
                     broker.close_all(i, c[i], "end", "end of data")
-                units = broker.units
-                eq = broker.cash + units * c[i] - broker.cost if units else broker.cash
+                    cash, units, cost = broker.cash, broker.units, broker.cost
+                eq = cash + units * c[i] - cost if units else cash
                 if eq <= 0:
                     out_of_money = True
                     broker.close_all(i, c[i], "end", "out of money")
