@@ -31,6 +31,11 @@ from algotui.widgets.stats import StatsPanel
 FRAME_SECONDS = 1 / 60
 #: Text panes (stats, signal log) redraw at most this often; the charts on every frame.
 TEXT_SECONDS = 1 / 12
+#: While the run plays flat out, the side panes change faster than anyone reads them: the
+#: text panes redraw at most this often and the equity curve at most :data:`EQUITY_SECONDS`,
+#: leaving the frame's time to the candles.
+FAST_TEXT_SECONDS = 1 / 4
+EQUITY_SECONDS = 1 / 20
 
 
 class StatusBar(Static):
@@ -180,6 +185,7 @@ class AlgoApp(App[int]):
         self._status_text = ""
         self.frames = 0
         self._text_drawn = 0.0
+        self._equity_drawn = 0.0
         if start_paused:
             player.pause()
 
@@ -243,10 +249,15 @@ class AlgoApp(App[int]):
         if done and self.player.failure is not None and not self.state.failed:
             exc = self.player.failure
             self.state.apply([{"type": "error", "message": f"{type(exc).__name__}: {exc}"}])
-        changed = self.chart.refresh_if_changed()
-        changed |= self.equity_chart.refresh_if_changed()
         now = time.monotonic()
-        if now - self._text_drawn >= TEXT_SECONDS or self.state.done or not events:
+        flat_out = self.player.speed is None or self.player.finishing
+        settled = self.state.done or not events
+        changed = self.chart.refresh_if_changed()
+        if settled or not flat_out or now - self._equity_drawn >= EQUITY_SECONDS:
+            self._equity_drawn = now
+            changed |= self.equity_chart.refresh_if_changed()
+        text_every = FAST_TEXT_SECONDS if flat_out else TEXT_SECONDS
+        if settled or now - self._text_drawn >= text_every:
             self._text_drawn = now
             changed |= self.stats.refresh_if_changed()
             changed |= self.signals.refresh_if_changed()

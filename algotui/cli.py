@@ -173,8 +173,11 @@ def run(
 
         raise typer.Exit(run_headless(bt, record=record, as_json=as_json))
     from algotui.player import Player
+    from algotui.worker import EngineProcess, can_fork
 
-    code = play(Player(bt.stream(), speed=pace), lambda: bt.codec, theme, paused)
+    # The engine runs in a child process where it can: this one's time goes to drawing.
+    source = EngineProcess(bt) if can_fork() else bt.stream()
+    code = play(Player(source, speed=pace), lambda: bt.codec, theme, paused)
     if bt.status == "failed":
         from algotui.headless import failure_code, report_failure
 

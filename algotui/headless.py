@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from algotui.engine.backtest import Backtest, user_frames
+from algotui.engine.backtest import Backtest
 from algotui.errors import UserError
 from algotui.format import money, num, pct
 from algotui.recorder import Recorder
@@ -102,8 +102,8 @@ def failure_code(bt: Backtest) -> int:
 
 def report_failure(bt: Backtest, err: TextIO, note: str = "") -> None:
     """The user's own frames (for an exception in their code), then one line naming it."""
-    if bt.error is not None and not isinstance(bt.error, UserError):
-        print(user_frames(bt.error).rstrip(), file=err)
+    if bt.error_details and not isinstance(bt.error, UserError):
+        print(bt.error_details.rstrip(), file=err)
     print(f"algotui: run failed: {bt.error_message}{note}", file=err)
 
 

@@ -7,7 +7,7 @@ final metrics. It imports nothing from the UI; widgets read it on each frame and
 ``version`` to know whether anything changed.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,36 @@ class Times:
         return codec(key) if codec is not None else self._list[key]
 
 
+class Payloads:
+    """A list of events kept as they came: a live engine's compact events become their
+    protocol dicts only when read (most never are: the log shows a screenful)."""
+
+    __slots__ = ("_items", "_state")
+
+    def __init__(self, state: "RunState") -> None:
+        self._items: list[Any] = []
+        self._state = state
+
+    def append(self, item: Any) -> None:
+        self._items.append(item)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, key: int) -> dict[str, Any]:
+        item = self._items[key]
+        if isinstance(item, Event):
+            item = self._items[key] = self._state._payload(item)
+        return item
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for k in range(len(self._items)):
+            yield self[k]
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+
 class RunState:
     """The run as seen through its events. ``bars`` counts candles received so far."""
 
@@ -81,14 +111,14 @@ class RunState:
         self.times = Times(self)
         self.indicators: dict[str, np.ndarray] = {}
         self.overlay: dict[str, bool] = {}
-        self.signals: list[dict[str, Any]] = []
+        self.signals = Payloads(self)
         self.markers: list[Marker] = []
-        self.trades: list[dict[str, Any]] = []
+        self.trades = Payloads(self)
         self.open_trades: dict[int, OpenTrade] = {}
         self.equity_bar: list[int] = []
         self.equity: list[float] = []
         self.drawdown: list[float] = []
-        self.stats: dict[str, Any] = {}
+        self._stats_item: Any = {}
         self.metrics: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
         self.last_seq = -1
@@ -99,6 +129,17 @@ class RunState:
         self._live_inds: list[tuple[str, list[float]]] = []
 
     # -- status --------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The latest ``stats`` event's fields."""
+        if isinstance(self._stats_item, Event):
+            self._stats_item = self._payload(self._stats_item)
+        return self._stats_item
+
+    def _payload(self, event: Event) -> dict[str, Any]:
+        assert self._codec is not None
+        return self._codec.payload(event, self._stamper)
 
     @property
     def done(self) -> bool:
@@ -131,20 +172,21 @@ class RunState:
     def apply(self, items: list[Any], codec: Codec | None = None) -> None:
         """Apply a batch of events (engine stream items or protocol dicts), in order.
 
-        Runs of live candles are copied from the engine's arrays as slices, not bar by bar.
+        Live candles are copied from the engine's arrays as slices, one slice for all the bars
+        of the batch; a live engine's compact events are kept as they are until read.
         """
         if not items:
             return
-        run_start = -1  # first bar index of a pending run of consecutive live candles
+        run_start = -1  # first bar index of the pending run of consecutive live candles
         run_end = -1
         for item in items:
             if isinstance(item, Event):
                 kind = item.type
+                if self._codec is None and kind in _LIVE_TYPES:
+                    if codec is None:
+                        raise ValueError("a live event needs the run's codec")
+                    self.attach(codec)
                 if kind == "candles" or kind == "candle":
-                    if self._codec is None:
-                        if codec is None:
-                            raise ValueError("a live candle needs the run's codec")
-                        self.attach(codec)
                     if kind == "candle":
                         a = item.data
                         b = a + 1
@@ -158,19 +200,15 @@ class RunState:
                         run_start, run_end = a, b
                     self.last_seq = item.seq + b - a - 1
                     continue
-                if run_start >= 0:
-                    self._live_candles(run_start, run_end)
-                    run_start = -1
-                    run_end = -1
+                self.last_seq = item.seq
                 data = item.data
                 if kind in RAW_TYPES and not isinstance(data, dict):
-                    if self._codec is None:
-                        if codec is None:
-                            raise ValueError("a live event needs the run's codec")
-                        self.attach(codec)
-                    data = self._codec.payload(item, self._stamper)
-                self.last_seq = item.seq
+                    _RAW_HANDLERS[kind](self, item)
+                    continue
             else:
+                if run_start >= 0:  # a dict's handler may read the bars so far
+                    self._live_candles(run_start, run_end)
+                    run_start = run_end = -1
                 data = item
                 kind = item.get("type")
                 self.last_seq = item.get("seq", self.last_seq)
@@ -180,6 +218,33 @@ class RunState:
         if run_start >= 0:
             self._live_candles(run_start, run_end)
         self.version += 1
+
+    # -- a live engine's compact events --------------------------------------------------------
+
+    def _raw_signal(self, event: Event) -> None:
+        fill, sl, tp = event.data
+        t = fill.trade
+        self.signals.append(event)
+        if fill.exit:
+            self.open_trades.pop(t.trade_id, None)
+            self.markers.append(Marker(t.exit_bar, t.exit_price, "exit", t.trade_id))
+            return
+        direction = "long" if t.is_long else "short"
+        bar, price = t.entry_bar, t.entry_price
+        self.open_trades[t.trade_id] = OpenTrade(t.trade_id, direction, price, bar, t.size, sl, tp)
+        self.markers.append(Marker(bar, price, f"{direction}_entry", t.trade_id))
+
+    def _raw_trade(self, event: Event) -> None:
+        self.trades.append(event)
+
+    def _raw_stats(self, event: Event) -> None:
+        self._stats_item = event
+
+    def _raw_equity(self, event: Event) -> None:
+        i, eq, peak, _ = event.data
+        self.equity_bar.append(i)
+        self.equity.append(eq)
+        self.drawdown.append((peak - eq) * 100.0 / peak if peak > 0 else 0.0)
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -263,7 +328,7 @@ class RunState:
         self.trades.append(d)
 
     def _stats(self, d: dict[str, Any]) -> None:
-        self.stats = d
+        self._stats_item = d
 
     def _equity(self, d: dict[str, Any]) -> None:
         self.equity_bar.append(int(d.get("bar_number") or self.bars) - 1)
@@ -286,4 +351,12 @@ _HANDLERS = {
     "equity": RunState._equity,
     "complete": RunState._complete,
     "error": RunState._error,
+}
+
+_LIVE_TYPES = RAW_TYPES | {"candle", "candles"}  # events that need the engine's codec
+_RAW_HANDLERS = {
+    "signal": RunState._raw_signal,
+    "trade": RunState._raw_trade,
+    "stats": RunState._raw_stats,
+    "equity": RunState._raw_equity,
 }

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from algotui.app import AlgoApp  # noqa: E402
 from algotui.engine import BUILTINS, Backtest  # noqa: E402
 from algotui.player import Player  # noqa: E402
+from algotui.worker import EngineProcess, can_fork  # noqa: E402
 
 
 def minute_bars(n: int, seed: int = 7) -> pd.DataFrame:
@@ -51,7 +52,8 @@ async def measure(n: int, seconds: float, speed: float | None = None) -> dict[st
     """With ``n`` bars of history already on screen, play on at ``speed`` (None: max) for
     ``seconds``."""
     bt = Backtest(minute_bars(n + (1_000_000 if speed is None else 20_000)), BUILTINS["sma_cross"])
-    app = AlgoApp(Player(bt.stream(), speed=speed), codec=lambda: bt.codec)
+    source = EngineProcess(bt) if can_fork() else bt.stream()  # as `algotui run` does
+    app = AlgoApp(Player(source, speed=speed), codec=lambda: bt.codec)
     frames: list[float] = []
     pending_keys: list[float] = []
     latencies: list[float] = []

@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,8 @@ from algotui.engine.trade import Trade
 from algotui.errors import UserError
 
 FILL_MODES = ("next-open", "close")
-#: A run of candles goes out after at most this many bars even when nothing else happens.
+#: A run of candles goes out after at most this many bars even when nothing else happens
+#: (and after 20 ms, checked every 16 bars, for a slow strategy).
 RUN_BARS = 1024
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
@@ -105,6 +107,7 @@ class Backtest:
         self.status = "pending"
         self.error: BaseException | None = None
         self.error_message = ""
+        self.error_details = ""  # the user's own frames, for an exception in their code
         self.stopped_reason = ""
         self.metrics: dict[str, Any] | None = None
         self.codec: Codec | None = None
@@ -177,6 +180,7 @@ class Backtest:
         out_of_money = False
         stats = _Tally()
         new = tuple.__new__
+        flushed = perf_counter()
         i = -1
         # The account as of the broker's last fill: only the broker's processing changes it.
         cash, units, cost = broker.cash, broker.units, broker.cost
@@ -207,7 +211,11 @@ class Backtest:
                 if eq > peak:
                     peak = eq
                 if not fills and i != cut:
-                    continue
+                    # A slow strategy still shows its bars as they happen: every 16 bars, a
+                    # run that is 20 ms old goes out.
+                    if i & 15 != 15 or perf_counter() - flushed < 0.02:
+                        continue
+                flushed = perf_counter()
                 yield new(Event, ("candles", seq, (run_from, i + 1)))
                 seq += i + 1 - run_from
                 run_from = i + 1
@@ -330,7 +338,7 @@ class Backtest:
         self.status = "failed"
         self.error = exc
         self.error_message = describe_error(exc, where, self.strategy_cls)
-        frames = user_frames(exc)
+        self.error_details = frames = user_frames(exc)
         return Event("error", seq, {"message": self.error_message, "details": frames})
 
 

@@ -830,15 +830,19 @@ def _title(cv: Canvas, win: ChartWindow, P: Palette, width: int) -> None:
 class FrameWidget(Widget):
     """A line-API pane that draws whole frames: built once per change, cached as strips.
 
-    Subclasses give :meth:`_view_key` (everything the picture depends on) and
-    :meth:`build_frame`. The app's frame timer calls :meth:`refresh_if_changed`.
+    Subclasses give :meth:`_data_key` (the state the picture shows), :meth:`_view_key`
+    (how it is shown: size, zoom, theme...) and :meth:`build_frame`. New data is drawn when the
+    app's frame timer calls :meth:`refresh_if_changed`, and only then: a repaint for another
+    reason (a neighbour's layout, a key) redraws the data last asked for, unless the view
+    itself changed. So the app decides how often each pane follows the data.
     """
 
     def __init__(self, state: RunState, *, id: str | None = None, classes: str | None = None):  # noqa: A002
         super().__init__(id=id, classes=classes)
         self.state = state
-        self._frame_key: tuple | None = None
-        self._shown_key: tuple | None = None
+        self._frame_key: tuple | None = None  # (data, view) of the frame built
+        self._shown_key: tuple | None = None  # (data, view) at the last refresh_if_changed
+        self._data_seen: tuple | None = None  # the data asked for by refresh_if_changed
         self._strips: list[Strip] = []
         self._palette: Palette | None = None
         self._palette_key: tuple | None = None
@@ -854,6 +858,9 @@ class FrameWidget(Widget):
         self._style_epoch += 1
         self.refresh()
 
+    def _data_key(self) -> tuple:
+        raise NotImplementedError
+
     def _view_key(self) -> tuple:
         raise NotImplementedError
 
@@ -863,10 +870,12 @@ class FrameWidget(Widget):
 
     def refresh_if_changed(self) -> bool:
         """Refresh if anything the picture depends on changed since the last call."""
-        key = self._view_key()
+        data = self._data_key()
+        key = (data, self._view_key())
         if key == self._shown_key:
             return False
         self._shown_key = key
+        self._data_seen = data
         self.refresh()
         return True
 
@@ -880,8 +889,10 @@ class FrameWidget(Widget):
         return self._palette
 
     def render_line(self, y: int) -> Strip:
-        """The cached row ``y`` of the frame, rebuilt first if anything changed."""
-        key = self._view_key()
+        """The cached row ``y`` of the frame, rebuilt first if it is due (see the class)."""
+        if self._data_seen is None:
+            self._data_seen = self._data_key()
+        key = (self._data_seen, self._view_key())
         if key != self._frame_key:
             self._strips = self.build_frame()
             self._frame_key = key
@@ -1051,15 +1062,16 @@ class CandleChart(FrameWidget):
 
     # -- drawing ---------------------------------------------------------------------------
 
+    def _data_key(self) -> tuple:
+        return (self.state.version, self.state.bars)
+
     def _view_key(self) -> tuple:
         return (
-            self.state.version,
-            self.state.bars,
             self.size.width,
             self.size.height,
             self.bars_per_column,
             self.following,
-            self.end_bar,
+            None if self.following else self.end_bar,
             self.app.theme,
             self._style_epoch,
             self.show_volume,

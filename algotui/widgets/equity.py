@@ -232,10 +232,11 @@ class EquityChart(FrameWidget):
         super().__init__(state, id=id, classes=classes)
         self.series = EquitySeries()
 
+    def _data_key(self) -> tuple:
+        return (self.state.version, len(self.state.equity))
+
     def _view_key(self) -> tuple:
         return (
-            self.state.version,
-            len(self.state.equity),
             self.size.width,
             self.size.height,
             self.app.theme,

@@ -1,0 +1,80 @@
+"""The engine in a child process (what `algotui run` plays in the app): the same stream as in
+this process, and failures reported the same way."""
+
+import os
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algotui.engine import BUILTINS, Backtest, Strategy
+from algotui.feed import load_source
+from algotui.worker import EngineProcess, can_fork
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
+
+
+class FailsAtBar50(Strategy):
+    def next(self) -> None:
+        if self.i == 5:
+            self.buy(reason="before the failure")
+        if self.i == 49:
+            raise ValueError("boom at bar 50")
+
+
+def lines(bt: Backtest, items) -> list[str]:  # noqa: ANN001
+    return [bt.codec.lines(item) for item in items]
+
+
+@pytest.mark.parametrize("name", ["sma_cross", "rsi_reversion"])
+def test_child_stream_is_the_same_as_in_process(name: str) -> None:
+    data = load_source("sample")
+    here = Backtest(data, BUILTINS[name], {"allow_short": True}, run_id="r1")
+    expected = lines(here, list(here.stream()))
+    there = Backtest(data, BUILTINS[name], {"allow_short": True}, run_id="r1")
+    got = lines(there, list(EngineProcess(there)))
+    strip = [x for x in expected if '"type":"metadata"' not in x]
+    assert [x for x in got if '"type":"metadata"' not in x] == strip
+    assert there.status == "completed" and there.metrics == here.metrics
+    assert there.codec is not None and there.bars_done == len(data)
+
+
+def test_child_failure_is_reported_here() -> None:
+    bt = Backtest(load_source("sample"), FailsAtBar50)
+    items = list(EngineProcess(bt))
+    assert items[-1].type == "error" and "boom at bar 50" in items[-1].data["message"]
+    assert bt.status == "failed" and "boom at bar 50" in bt.error_message
+    assert "raise ValueError" in bt.error_details and __file__.split("/")[-1] in bt.error_details
+
+
+def test_a_killed_child_ends_the_stream_with_an_error() -> None:
+    # far more than the pipe holds: the child is still running when it is killed
+    n = 200_000
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, n)))
+    index = pd.date_range("2020-01-01", periods=n, freq="min")
+    frame = {"Open": close, "High": close, "Low": close, "Close": close, "Volume": 1.0}
+    bt = Backtest(pd.DataFrame(frame, index=index), BUILTINS["sma_cross"], emit_every=1)
+    source = EngineProcess(bt)
+    stream = iter(source)
+    next(stream)
+    os.kill(source._proc.pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match="engine process stopped unexpectedly"):
+        for _ in stream:
+            pass
+
+
+async def test_the_app_shows_a_child_failure() -> None:
+    from algotui.app import AlgoApp
+    from algotui.player import Player
+
+    for _ in range(3):  # the first frame may come before or after the child's first batch
+        bt = Backtest(load_source("sample"), FailsAtBar50)
+        app = AlgoApp(Player(EngineProcess(bt), speed=None), codec=lambda bt=bt: bt.codec)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not app.state.done:
+                await pilot.pause(0.05)
+            assert app.run_state_label == "FAILED"
+            assert "boom at bar 50" in app.state.error["message"]
+            assert app.state.meta["symbol"] == "SAMPLE" and app.state.bars == 49
+            await pilot.press("q")
