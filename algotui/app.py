@@ -204,10 +204,12 @@ class AlgoApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # The engine thread and the UI share the GIL: hand it over often so keys and frames
-        # are not kept waiting behind a busy engine (the default is 5 ms).
+        # An engine thread and the UI share the GIL: hand it over often so keys and frames
+        # are not kept waiting behind a busy engine (the default is 5 ms). An engine in a
+        # child process needs no such thing.
         self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(0.0005)
+        if not self.player.batched:
+            sys.setswitchinterval(0.0005)
         self.chart = self.query_one(CandleChart)
         self.equity_chart = self.query_one(EquityChart)
         self.stats = self.query_one(StatsPanel)

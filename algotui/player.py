@@ -47,6 +47,11 @@ class Player:
         self._pending = 0  # bars released but not yet drained
         self._due = 0.0  # when the next paced bar is due (time.monotonic)
 
+    @property
+    def batched(self) -> bool:
+        """True when the source hands over batches (an engine in another process)."""
+        return hasattr(self._source, "batches")
+
     # -- controls (any thread) -----------------------------------------------------------------
 
     def pause(self) -> None:
@@ -124,42 +129,76 @@ class Player:
 
     def run(self) -> None:
         """Play the stream to its end (call in a worker thread)."""
-        cond = self._cond
         self._due = time.monotonic()
         try:
-            for item in self._source:
-                if getattr(item, "type", None) == "candles":
-                    a, b = item.data
-                    seq = item.seq
-                    while a < b:
-                        k = self._release(b - a)
-                        if k == 0:
-                            return
-                        if k == b - a:
-                            part = item
-                        else:
-                            part = _run(seq, a, a + k)
-                        with cond:
-                            self.bars += k
-                            self._pending += k
-                            self._out.append(part)
-                        a += k
-                        seq += k
-                        item = _run(seq, a, b)
-                elif _is_candle(item):
-                    if self._release(1) == 0:
-                        return
-                    with cond:
-                        self.bars += 1
-                        self._pending += 1
-                        self._out.append(item)
-                else:
-                    with cond:
-                        self._out.append(item)
+            batches = getattr(self._source, "batches", None)
+            if batches is None:
+                self._play(self._source)
+                return
+            for batch in batches():
+                if not self._release_batch(batch) and not self._play(batch):
+                    return
         except BaseException as exc:  # the UI shows it; the worker must not die silently
             self.failure = exc
         finally:
             self.done = True
+
+    def _release_batch(self, batch: list[Any]) -> bool:
+        """At full speed, hand a whole batch over at once; False when it must go bar by bar
+        (paused, paced, or stopped)."""
+        cond = self._cond
+        bars = 0
+        for item in batch:
+            if getattr(item, "type", None) == "candles":
+                a, b = item.data
+                bars += b - a
+            elif _is_candle(item):
+                bars += 1
+        with cond:
+            while True:
+                if self._stopped or not (self.finishing or self.speed is None) or self.paused:
+                    return False
+                if self._pending < MAX_PENDING_BARS:
+                    break
+                cond.wait(0.05)  # the UI is behind: let it draw
+            self.bars += bars
+            self._pending += bars
+            self._out.extend(batch)
+        return True
+
+    def _play(self, source: Iterable[Any]) -> bool:
+        """Release ``source`` item by item, bar by bar at the pace; False once stopped."""
+        cond = self._cond
+        for item in source:
+            if getattr(item, "type", None) == "candles":
+                a, b = item.data
+                seq = item.seq
+                while a < b:
+                    k = self._release(b - a)
+                    if k == 0:
+                        return False
+                    if k == b - a:
+                        part = item
+                    else:
+                        part = _run(seq, a, a + k)
+                    with cond:
+                        self.bars += k
+                        self._pending += k
+                        self._out.append(part)
+                    a += k
+                    seq += k
+                    item = _run(seq, a, b)
+            elif _is_candle(item):
+                if self._release(1) == 0:
+                    return False
+                with cond:
+                    self.bars += 1
+                    self._pending += 1
+                    self._out.append(item)
+            else:
+                with cond:
+                    self._out.append(item)
+        return True
 
     def _release(self, wanted: int) -> int:
         """Wait until bars may go out; how many of ``wanted`` go now (0: stopped)."""

@@ -21,8 +21,8 @@ from algotui.engine.backtest import Backtest, _floats
 from algotui.engine.events import Codec, Event
 
 #: A batch goes out once it holds this many items, this many bars, or is this old.
-BATCH_ITEMS = 256
-BATCH_BARS = 2048
+BATCH_ITEMS = 1024
+BATCH_BARS = 4096
 BATCH_SECONDS = 0.01
 
 
@@ -49,6 +49,11 @@ class EngineProcess:
         send.close()
 
     def __iter__(self) -> Iterator[Event]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Event]]:
+        """The stream, a batch of items at a time as the child sent them."""
         bt = self.bt
         new = tuple.__new__
         try:
@@ -60,6 +65,7 @@ class EngineProcess:
                     raise RuntimeError(
                         f"the engine process stopped unexpectedly (exit code {self._proc.exitcode})"
                     ) from None
+                out = []
                 for kind, seq, data in batch:
                     if kind == "_indicators":
                         df = bt.data
@@ -71,10 +77,13 @@ class EngineProcess:
                     if kind == "_end":
                         for name, value in data.items():
                             setattr(bt, name, value)
+                        if out:
+                            yield out
                         return
                     if kind == "complete":
                         bt.metrics = data["metrics"]
-                    yield new(Event, (kind, seq, data))
+                    out.append(new(Event, (kind, seq, data)))
+                yield out
         finally:
             self.close()
 

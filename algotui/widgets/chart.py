@@ -21,6 +21,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.app import App
 from textual.color import Color
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -887,6 +888,28 @@ class FrameWidget(Widget):
             self._palette = Palette(theme_colors(self.app), base, self.background_colors[1])
             self._palette_key = key
         return self._palette
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The frame's rows inside ``crop``.
+
+        A frame paints every cell itself, in full styles, so Textual's per-line styling pass
+        (borders, padding, tint) is skipped when the pane has none of those; the app's line
+        filters (NO_COLOR, dimming) still apply.
+        """
+        if self.styles.gutter or self.styles.tint.a or self.styles.opacity != 1:
+            return super().render_lines(crop)
+        filters = self.get_line_filters()
+        background = self.background_colors[1]
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, self.size.width):
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         """The cached row ``y`` of the frame, rebuilt first if it is due (see the class)."""
