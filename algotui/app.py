@@ -1,7 +1,8 @@
 """The terminal app: a backtest played live, with pause, step, speed, pan, zoom and themes.
 
-The engine (or a recording) runs in a worker thread behind a :class:`~algotui.player.Player`.
-A frame timer drains whatever the player released since the last frame into the
+The stream (the engine in a child process, see :mod:`algotui.worker`, or in this process, or a
+recording) is read by a worker thread behind a :class:`~algotui.player.Player`. A frame timer
+drains whatever the player released since the last frame into the
 :class:`~algotui.state.RunState` and redraws only the panes whose data changed, so the app
 never handles a message per bar however fast the run goes.
 """

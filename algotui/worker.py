@@ -12,7 +12,9 @@ the child waits. Where ``fork`` is not available the stream runs in this process
 """
 
 import multiprocessing
+import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,8 +29,9 @@ BATCH_SECONDS = 0.01
 
 
 def can_fork() -> bool:
-    """True where the engine can run in a forked child."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """True where the engine can run in a forked child (Linux and the BSDs; macOS forks badly
+    once system frameworks are loaded, so there the engine stays in a thread)."""
+    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
 class EngineProcess:
@@ -98,6 +101,12 @@ class EngineProcess:
 def _child(bt: Backtest, conn: Any) -> None:
     """Run the backtest and send its stream, batched; then how it ended."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app in the parent handles the keys
+    # The parent's terminal belongs to the app: what the strategy prints (or numpy warns)
+    # must not land in the middle of the screen, as inside the app it would not either.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
     batch: list[tuple] = []
     bars = 0
     sent = time.monotonic()
