@@ -392,13 +392,11 @@ def test_candle_lines_match_candle_dicts_across_blocks() -> None:
     ind = price.copy()
     ind[:3] = [np.nan, np.inf, -0.0]
     ohlcv = (price, price * 1.01, price * 0.99, price.tolist(), volume)
-    codec = Codec("r1", index, ohlcv, [("SMA(3)", ind), ("x\"y", price / 3)])
+    codec = Codec("r1", index, ohlcv, [("SMA(3)", ind), ('x"y', price / 3)])
     expected_stamps = np.datetime_as_string(index.values.astype("datetime64[s]"), unit="s")
     # a run across the block boundary is the same text as its candles one by one
     run = codec.lines(Event("candles", 5, (8_180, 8_200)))
-    one_by_one = "".join(
-        codec.to_json(Event("candle", 5 + k, 8_180 + k)) + "\n" for k in range(20)
-    )
+    one_by_one = "".join(codec.to_json(Event("candle", 5 + k, 8_180 + k)) + "\n" for k in range(20))
     assert run == one_by_one
     for i in [*range(8), 8_191, 8_192, 32_767, 32_768, n - 1]:
         line = codec.to_json(Event("candle", 9, i))
@@ -412,6 +410,7 @@ def test_candle_lines_match_candle_dicts_across_blocks() -> None:
     assert first["indicators"] == {"SMA(3)": None, 'x"y': 100.0 / 3}
     assert json.loads(codec.to_json(Event("candle", 1, 1)))["indicators"]["SMA(3)"] is None
     assert json.loads(codec.to_json(Event("candle", 1, 2)))["indicators"]["SMA(3)"] == 0.0
+
 
 def test_trades_carry_the_excursions_their_events_show() -> None:
     from algotui.engine import BUILTINS

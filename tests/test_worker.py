@@ -7,20 +7,13 @@ import signal
 import numpy as np
 import pandas as pd
 import pytest
+from test_protocol import FailsAtBar50
 
-from algotui.engine import BUILTINS, Backtest, Strategy
+from algotui.engine import BUILTINS, Backtest
 from algotui.feed import load_source
 from algotui.worker import EngineProcess, can_fork
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
-
-
-class FailsAtBar50(Strategy):
-    def next(self) -> None:
-        if self.i == 5:
-            self.buy(reason="before the failure")
-        if self.i == 49:
-            raise ValueError("boom at bar 50")
 
 
 def lines(bt: Backtest, items) -> list[str]:  # noqa: ANN001
@@ -45,7 +38,7 @@ def test_child_failure_is_reported_here() -> None:
     items = list(EngineProcess(bt))
     assert items[-1].type == "error" and "boom at bar 50" in items[-1].data["message"]
     assert bt.status == "failed" and "boom at bar 50" in bt.error_message
-    assert "raise ValueError" in bt.error_details and __file__.split("/")[-1] in bt.error_details
+    assert "raise ValueError" in bt.error_details and "test_protocol.py" in bt.error_details
 
 
 def test_a_killed_child_ends_the_stream_with_an_error() -> None:

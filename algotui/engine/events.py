@@ -146,7 +146,7 @@ class Codec:
         if kind == "trade":
             return self.trade(data, stamp)
         if kind == "stats":
-            return self._stats(*data)
+            return self._stats(data)
         return self._equity(stamp, *data)
 
     def to_dict(self, event: Event) -> dict[str, Any]:
@@ -212,26 +212,18 @@ class Codec:
         a, b = t.entry_bar, t.exit_bar + 1
         return excursions(t.entry_price, t.is_long, max(self._h[a:b]), min(self._l[a:b]))
 
-    def _stats(
-        self,
-        total: int,
-        wins: int,
-        losses: int,
-        realized: float,
-        eq: float,
-        peak: float,
-        open_positions: int,
-        position: float,
-    ) -> dict[str, Any]:
+    def _stats(self, snapshot: tuple) -> dict[str, Any]:
+        total, wins, losses, realized, eq, peak, open_positions, position = snapshot
+        win_rate, drawdown = _rates(snapshot)
         return {
             "total_trades": total,
             "winning_trades": wins,
             "losing_trades": losses,
-            "win_rate": wins * 100.0 / total if total else 0.0,
+            "win_rate": win_rate,
             "pnl": eq - self.cash,
             "realized_pnl": realized,
             "equity": eq,
-            "drawdown": (peak - eq) * 100.0 / peak if peak > 0 else 0.0,
+            "drawdown": drawdown,
             "open_positions": open_positions,
             "position": position,
         }
@@ -271,19 +263,13 @@ class Codec:
             if kind == "trade":
                 return head + self._trade_json(data)
             if kind == "stats":
-                return head + self._stats_json(*data)
+                return head + self._stats_json(data)
             return head + self._equity_json(*data)
         return self.to_json(event) + "\n"
 
     def _stamp_json(self, i: int) -> str:
         """A bar's timestamp, remembered for the few events of the same bars that follow."""
-        cache = self._stamps
-        text = cache.get(i)
-        if text is None:
-            if len(cache) > 64:
-                cache.clear()
-            text = cache[i] = self.stamp(i)
-        return text
+        return _memo(self._stamps, i, 64, self.stamp)
 
     def _signal_json(self, fill: Any, sl: Any, tp: Any) -> str:
         t = fill.trade
@@ -320,19 +306,9 @@ class Codec:
             f'"entry_reason":{_str(t.entry_reason)}}}\n'
         )
 
-    def _stats_json(
-        self,
-        total: int,
-        wins: int,
-        losses: int,
-        realized: float,
-        eq: float,
-        peak: float,
-        open_positions: int,
-        position: float,
-    ) -> str:
-        win_rate = wins * 100.0 / total if total else 0.0
-        drawdown = (peak - eq) * 100.0 / peak if peak > 0 else 0.0
+    def _stats_json(self, snapshot: tuple) -> str:
+        total, wins, losses, realized, eq, peak, open_positions, position = snapshot
+        win_rate, drawdown = _rates(snapshot)
         return (
             f'"total_trades":{total},"winning_trades":{wins},"losing_trades":{losses},'
             f'"win_rate":{_num(win_rate)},"pnl":{_num(eq - self.cash)},'
@@ -455,14 +431,17 @@ def _num(x: Any) -> str:
 
 def _str(text: str | None) -> str:
     """JSON text of a string field (``null`` for None)."""
+    return "null" if text is None else _memo(_STRINGS, text, 4096, json.dumps)
+
+
+def _memo(cache: dict, key: Any, limit: int, make: Callable[[Any], str]) -> str:
+    """``make(key)``, remembered in ``cache`` (emptied when it grows past ``limit``)."""
+    text = cache.get(key)
     if text is None:
-        return "null"
-    out = _STRINGS.get(text)
-    if out is None:
-        if len(_STRINGS) > 4096:
-            _STRINGS.clear()
-        out = _STRINGS[text] = json.dumps(text)
-    return out
+        if len(cache) > limit:
+            cache.clear()
+        text = cache[key] = make(key)
+    return text
 
 
 def excursions(entry: float, is_long: bool, high: float, low: float) -> tuple[float, float]:
@@ -485,6 +464,13 @@ def spans_reduce(ufunc: Any, values: np.ndarray, starts: np.ndarray, stops: np.n
     for k in np.flatnonzero(tail):
         out[k] = ufunc.reduce(values[starts[k] :])
     return out
+
+
+def _rates(stats: tuple) -> tuple[float, float]:
+    """Win rate and drawdown, in percent, of a stats snapshot."""
+    total, wins, _, _, eq, peak, _, _ = stats
+    win_rate = wins * 100.0 / total if total else 0.0
+    return win_rate, (peak - eq) * 100.0 / peak if peak > 0 else 0.0
 
 
 def _hundredths(bars: Any, total: int) -> Any:
