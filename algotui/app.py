@@ -7,6 +7,7 @@ drains whatever the player released since the last frame into the
 never handles a message per bar however fast the run goes.
 """
 
+import gc
 import sys
 import threading
 import time
@@ -37,6 +38,8 @@ TEXT_SECONDS = 1 / 12
 #: leaving the frame's time to the candles.
 FAST_TEXT_SECONDS = 1 / 4
 EQUITY_SECONDS = 1 / 20
+#: How often the objects built so far are frozen out of the garbage collector's sight.
+FREEZE_SECONDS = 1.0
 
 
 class StatusBar(Static):
@@ -187,6 +190,7 @@ class AlgoApp(App[int]):
         self.frames = 0
         self._text_drawn = 0.0
         self._equity_drawn = 0.0
+        self._frozen = 0.0
         if start_paused:
             player.pause()
 
@@ -272,6 +276,15 @@ class AlgoApp(App[int]):
                 box.add_class("-shown")
         if changed:
             self.frames += 1
+        if now - self._frozen >= FREEZE_SECONDS and events:
+            # What the run has built so far stays for the app's lifetime: move it out of the
+            # collector's sight, or each full collection walks every signal and trade kept
+            # (hundreds of thousands of objects after a long run: pauses of a second). The
+            # garbage of the last second is collected first (a short walk: older objects are
+            # frozen already), so nothing that should be freed is kept.
+            self._frozen = now
+            gc.collect()
+            gc.freeze()
 
     @property
     def run_state_label(self) -> str:

@@ -1,5 +1,6 @@
 """The ``algotui`` command line."""
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -324,8 +325,20 @@ def strategies() -> None:
         print(f"{name}  ({params})\n    {doc}\n")
 
 
+def use_app_frame_clock() -> None:
+    """Let Textual paint as soon as the app's frame timer asks (before Textual is imported).
+
+    The app redraws from its own 60 Hz frame timer; Textual's screen updates run on a timer
+    of their own, 60 Hz by default, so a frame could wait up to a tick for its paint and the
+    two clocks beat down the frame rate. A finer update tick (the documented ``TEXTUAL_FPS``,
+    which a user's own setting overrides) paints each frame right away.
+    """
+    os.environ.setdefault("TEXTUAL_FPS", "240")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
+    use_app_frame_clock()
     args = list(sys.argv[1:] if argv is None else argv)
     # `algotui AAPL --speed 50` means `algotui run AAPL --speed 50`.
     if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help"):

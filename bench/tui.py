@@ -26,6 +26,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from algotui.cli import use_app_frame_clock  # noqa: E402
+
+use_app_frame_clock()  # as `algotui run` does, before Textual is imported
+
 from algotui.app import AlgoApp  # noqa: E402
 from algotui.engine import BUILTINS, Backtest  # noqa: E402
 from algotui.player import Player  # noqa: E402
