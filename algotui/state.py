@@ -166,8 +166,9 @@ class RunState:
         """Read live candles straight from the engine's codec (no per-bar dicts)."""
         self._codec = codec
         self._stamper = codec.stamp
-        self._live = (codec._o, codec._h, codec._l, codec._c, codec._v)
-        self._live_inds = list(codec._ind)
+        columns = (codec._o, codec._h, codec._l, codec._c, codec._v)
+        self._live = tuple(np.asarray(c, dtype=float) for c in columns)  # views, no copies
+        self._live_inds = [(name, np.asarray(v, dtype=float)) for name, v in codec._ind]
 
     def apply(self, items: list[Any], codec: Codec | None = None) -> None:
         """Apply a batch of events (engine stream items or protocol dicts), in order.
