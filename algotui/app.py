@@ -191,6 +191,8 @@ class AlgoApp(App[int]):
         self._text_drawn = 0.0
         self._equity_drawn = 0.0
         self._frozen = 0.0
+        self._ticks = 0
+        self._quiet = 0  # frames in a row without events
         if start_paused:
             player.pause()
 
@@ -249,6 +251,13 @@ class AlgoApp(App[int]):
         """Drain the player into the state and redraw what changed (called by the timer)."""
         done = self.player.done  # read first: every event it released is then in the buffer
         events = self.player.drain()
+        self._ticks += 1
+        if events:
+            self._quiet = 0
+        else:
+            self._quiet += 1
+            if self._quiet > 8 and self._ticks % 4:
+                return  # nothing has come for a while (paused, done): look less often
         if events:
             try:
                 self.state.apply(events, self._codec())
