@@ -18,7 +18,7 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50
 
 #: At most this many bars wait for the UI: a fast producer then sleeps until the next frame
 #: drains them, so each frame's work is bounded and the UI thread gets its turn.
-MAX_PENDING_BARS = 4096
+MAX_PENDING_BARS = 3000
 
 
 def _is_candle(item: Any) -> bool:

@@ -24,7 +24,7 @@ from algotui.engine.events import Codec, Event
 
 #: A batch goes out once it holds this many items, this many bars, or is this old.
 BATCH_ITEMS = 1024
-BATCH_BARS = 4096
+BATCH_BARS = 1024
 BATCH_SECONDS = 0.01
 
 
