@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from algotui.engine.backtest import Backtest, _floats
+from algotui.engine.backtest import Backtest, bar_columns
 from algotui.engine.events import Codec, Event
 
 #: A batch goes out once it holds this many items, this many bars, or is this old.
@@ -72,10 +72,7 @@ class EngineProcess:
                 for kind, seq, data in batch:
                     if kind == "_indicators":
                         df = bt.data
-                        ohlcv = tuple(
-                            _floats(df[c]) for c in ("Open", "High", "Low", "Close", "Volume")
-                        )
-                        bt.codec = Codec(bt.run_id, df.index, ohlcv, data, bt.cash)
+                        bt.codec = Codec(bt.run_id, df.index, bar_columns(df), data, bt.cash)
                         continue
                     if kind == "_end":
                         for name, value in data.items():

@@ -133,7 +133,7 @@ class Backtest:
         index = df.index
         # Memoryviews of the DataFrame's own columns: Python floats on indexing, as fast as a
         # list, and no copy of the bars.
-        o, h, lo, c, v = (_floats(df[name]) for name in ("Open", "High", "Low", "Close", "Volume"))
+        o, h, lo, c, v = bar_columns(df)
         broker = self.broker = Broker(
             o,
             h,
@@ -342,9 +342,13 @@ class Backtest:
         return Event("error", seq, {"message": self.error_message, "details": frames})
 
 
-def _floats(column: pd.Series) -> memoryview:
-    """A column as a memoryview of float64 (copied only if not already so)."""
-    return memoryview(np.ascontiguousarray(column.to_numpy(dtype=float)))
+def bar_columns(df: pd.DataFrame) -> tuple[memoryview, ...]:
+    """Open, High, Low, Close and Volume as memoryviews of float64: Python floats on indexing,
+    as fast as a list, and no copy of a column that already is float64."""
+    return tuple(
+        memoryview(np.ascontiguousarray(df[name].to_numpy(dtype=float)))
+        for name in ("Open", "High", "Low", "Close", "Volume")
+    )
 
 
 class _Tally:
