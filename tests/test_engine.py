@@ -428,3 +428,18 @@ def test_trades_carry_the_excursions_their_events_show() -> None:
         best, worst = (up, down) if trade.is_long else (-down, -up)
         assert trade.mfe == pytest.approx(max(0.0, best))
         assert trade.mae == pytest.approx(min(0.0, worst))
+
+
+def test_a_strategy_cannot_write_into_the_bars() -> None:
+    class Scribbles(Strategy):
+        def next(self) -> None:
+            self.data.Close[-1] = 1.0
+
+    bt = Backtest(
+        pd.DataFrame(FLAT, columns=["Open", "High", "Low", "Close"])
+        .assign(Volume=1.0)
+        .set_index(pd.date_range("2024-01-01", periods=len(FLAT))),
+        Scribbles,
+    )
+    list(bt.events())
+    assert bt.status == "failed" and "read-only" in bt.error_message

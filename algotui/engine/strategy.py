@@ -42,7 +42,7 @@ class Indicator:
     def __init__(self, name: str, values: np.ndarray, overlay: bool, clock: list[int]) -> None:
         self.name = name
         self.overlay = overlay
-        self._full = values
+        self._full = _read_only(values)
         self._list = memoryview(np.ascontiguousarray(values, dtype=float))  # fast scalar reads
         self._clock = clock  # [number of visible bars], shared with the strategy
 
@@ -101,7 +101,7 @@ class Data:
     Volume = _Column()
 
     def __init__(self, df: pd.DataFrame, clock: list[int]) -> None:
-        self._cols = {c: df[c].to_numpy(dtype=float) for c in COLUMNS}
+        self._cols = {c: _read_only(df[c].to_numpy(dtype=float)) for c in COLUMNS}
         self._index = df.index
         self._clock = clock
 
@@ -112,6 +112,13 @@ class Data:
 
     def __len__(self) -> int:
         return self._clock[0]
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A view that cannot be written through: the engine fills orders from the same bars."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 class Position:
