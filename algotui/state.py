@@ -85,7 +85,9 @@ class Payloads:
     def __len__(self) -> int:
         return len(self._items)
 
-    def __getitem__(self, key: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            return [self[k] for k in range(*key.indices(len(self._items)))]
         item = self._items[key]
         if isinstance(item, Event):
             item = self._items[key] = self._state._payload(item)

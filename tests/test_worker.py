@@ -71,3 +71,22 @@ async def test_the_app_shows_a_child_failure() -> None:
             assert "boom at bar 50" in app.state.error["message"]
             assert app.state.meta["symbol"] == "SAMPLE" and app.state.bars == 49
             await pilot.press("q")
+
+
+def test_live_signals_read_like_a_list_of_dicts() -> None:
+    from algotui.state import RunState
+
+    bt = Backtest(load_source("sample"), BUILTINS["sma_cross"])
+    state = RunState()
+    state.apply(list(EngineProcess(bt)), bt.codec)
+    expected = [
+        e.data
+        for e in Backtest(load_source("sample"), BUILTINS["sma_cross"]).events()
+        if e.type == "signal"
+    ]
+    assert len(state.signals) == len(expected) > 4
+    assert [s["price"] for s in state.signals] == [s["price"] for s in expected]
+    assert state.signals[-1] == expected[-1] and state.signals[1:3] == expected[1:3]
+    assert [t["pnl"] for t in state.trades] == [
+        m["pnl"] for m in (e for e in expected if e["action"] == "EXIT")
+    ]
