@@ -232,6 +232,7 @@ class AlgoApp(App[int]):
         self.frame()
 
     def on_unmount(self) -> None:
+        gc.unfreeze()  # what the run built may go now
         # However the app ends, release the worker thread (it may be waiting in a pause).
         self.player.stop()
         sys.setswitchinterval(self._switch_interval)

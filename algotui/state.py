@@ -100,6 +100,13 @@ class Payloads:
     def __bool__(self) -> bool:
         return bool(self._items)
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Payloads | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - a mutable sequence
+
 
 class RunState:
     """The run as seen through its events. ``bars`` counts candles received so far."""

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,28 +108,34 @@ def _child(bt: Backtest, conn: Any) -> None:
     batch: list[tuple] = []
     bars = 0
     sent = time.monotonic()
-    for event in bt.stream():
-        kind = event.type
-        if kind == "candles":
-            a, b = event.data
-            bars += b - a
-        elif kind == "metadata":  # the codec first: the app may read the metadata at once
-            assert bt.codec is not None
-            batch.append(("_indicators", 0, [(n, v) for n, v in bt.codec._ind]))
-        batch.append(tuple(event))
-        now = time.monotonic()
-        if len(batch) >= BATCH_ITEMS or bars >= BATCH_BARS or now - sent >= BATCH_SECONDS:
-            conn.send(batch)
-            batch = []
-            bars = 0
-            sent = now
+    try:
+        for event in bt.stream():
+            kind = event.type
+            if kind == "candles":
+                a, b = event.data
+                bars += b - a
+            elif kind == "metadata":  # the codec first: the app may read the metadata at once
+                assert bt.codec is not None
+                batch.append(("_indicators", 0, [(n, v) for n, v in bt.codec._ind]))
+            batch.append(tuple(event))
+            now = time.monotonic()
+            if len(batch) >= BATCH_ITEMS or bars >= BATCH_BARS or now - sent >= BATCH_SECONDS:
+                conn.send(batch)
+                batch = []
+                bars = 0
+                sent = now
+    except BaseException as exc:  # noqa: BLE001 - whatever ends the run, the parent hears of it
+        bt.status = "failed"
+        bt.error_message = bt.error_message or f"the engine failed: {type(exc).__name__}: {exc}"
+        bt.error_details = bt.error_details or "".join(traceback.format_exception(exc))
     from algotui.errors import UserError
 
     end = {
         "status": bt.status,
         "error_message": bt.error_message,
         "error_details": bt.error_details,
-        "error": bt.error if isinstance(bt.error, UserError) else None,
+        # the message only: an exception object of the user's may not survive the pipe
+        "error": UserError(str(bt.error)) if isinstance(bt.error, UserError) else None,
         "bars_done": bt.bars_done,
         "stopped_reason": bt.stopped_reason,
     }

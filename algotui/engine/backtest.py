@@ -40,7 +40,7 @@ from algotui.errors import UserError
 
 FILL_MODES = ("next-open", "close")
 #: A run of candles goes out after at most this many bars even when nothing else happens
-#: (and after 20 ms, checked every 16 bars, for a slow strategy).
+#: (and once it is 20 ms old, for a slow strategy).
 RUN_BARS = 1024
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
@@ -211,9 +211,9 @@ class Backtest:
                 if eq > peak:
                     peak = eq
                 if not fills and i != cut:
-                    # A slow strategy still shows its bars as they happen: every 16 bars, a
-                    # run that is 20 ms old goes out.
-                    if i & 15 != 15 or perf_counter() - flushed < 0.02:
+                    # A slow strategy still shows its bars as they happen: a run that is
+                    # 20 ms old goes out.
+                    if perf_counter() - flushed < 0.02:
                         continue
                 flushed = perf_counter()
                 yield new(Event, ("candles", seq, (run_from, i + 1)))
@@ -228,6 +228,10 @@ class Backtest:
                         if fill.exit:
                             emit = True
                             stats.add(t)
+                            a, b = t.entry_bar, t.exit_bar + 1  # for the strategy to read
+                            t.mfe, t.mae = excursions(
+                                t.entry_price, t.is_long, max(h[a:b]), min(lo[a:b])
+                            )
                             yield new(Event, ("trade", seq, t))
                             seq += 1
                     fills.clear()
@@ -252,7 +256,6 @@ class Backtest:
             return
         done = self.bars_done = i + 1
         equity = self.equity_curve = np.frombuffer(equity, dtype=float)
-        _excursions(broker.closed, h, lo, done - 1)
         _excursions(broker.trades, h, lo, done - 1)
         self.metrics = compute_stats(
             broker.closed,

@@ -396,8 +396,9 @@ class Codec:
 
 
 def _numbers(values: Sequence[float], pool: Any) -> Any:
-    """JSON text of float values as Arrow strings: shortest round-trip digits, ``.0`` on
-    whole numbers (as Python writes them), ``null`` where not finite."""
+    """JSON text of float values as Arrow strings: shortest round-trip digits (the same value
+    as Python's text; very large or small numbers may differ in how the exponent is written,
+    ``0.00001`` for ``1e-05``), ``.0`` on whole numbers, ``null`` where not finite."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
