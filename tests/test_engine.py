@@ -443,3 +443,144 @@ def test_a_strategy_cannot_write_into_the_bars() -> None:
     )
     list(bt.events())
     assert bt.status == "failed" and "read-only" in bt.error_message
+
+
+# -- bars next() sleeps through ------------------------------------------------------------------
+
+
+def _awake_every_bar(cls: type[Strategy]) -> type[Strategy]:
+    """``cls`` with its wake_on() declaration dropped: next() runs on every bar."""
+
+    def init(self) -> None:
+        cls.init(self)
+        self._wake = None
+
+    name = cls.name or cls.__name__  # recorded the same
+    return type(cls.__name__ + "EveryBar", (cls,), {"init": init, "name": name})
+
+
+def _walk(n: int, seed: int, drift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(drift, 0.01, n)))
+    open_ = np.r_[close[0], close[:-1]] * (1 + rng.normal(0, 0.002, n))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.004, n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.004, n))
+    index = pd.date_range("2024-01-01", periods=n, freq="min", name="Date")
+    return pd.DataFrame(
+        {"Open": open_, "High": high, "Low": low, "Close": close, "Volume": 1.0}, index=index
+    )
+
+
+def _everything(bt: Backtest) -> tuple[list, np.ndarray]:
+    events = [bt.codec.to_dict(e) if bt.codec else e for e in bt.events()]
+    for e in events:
+        e.pop("run_id", None)
+        if e["type"] == "metadata":
+            e.pop("created_at", None)
+    return events, bt.equity_curve
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "options"),
+    [
+        ("sma_cross", {"fast": 5, "slow": 12}, {"emit_every": 500}),
+        ("sma_cross", {"fast": 5, "slow": 12, "allow_short": True}, {"commission": 0.001}),
+        ("sma_cross", {"fast": 3, "slow": 7}, {"fill": "close", "emit_every": 7}),
+        (
+            "macd_cross",
+            {"allow_short": True},
+            {"slippage": 0.0005, "commission_fixed": 1.0, "emit_every": 100_000},
+        ),
+    ],
+)
+def test_sleeping_through_quiet_bars_changes_nothing(name, params, options) -> None:
+    """A strategy that declares its wake bars gives the same events, trades and equity per bar
+    as the same strategy run on every bar."""
+    df = _walk(5000, seed=7)
+    cls = BUILTINS[name]
+    fast = Backtest(df, cls, params, run_id="x", **options)
+    slow = Backtest(df, _awake_every_bar(cls), params, run_id="x", **options)
+    events, curve = _everything(fast)
+    events_all, curve_all = _everything(slow)
+    assert fast.strategy._wake is not None and slow.strategy._wake is None
+    assert fast.metrics["total_trades"] > 20
+    assert events == events_all
+    assert np.array_equal(curve, curve_all)
+
+
+class ShortOnce(Strategy):
+    """Shorts all-in on bar 2, then sleeps: the money runs out while the engine passes over
+    the bars in bulk."""
+
+    def init(self):
+        self.wake_on([2])
+
+    def next(self):
+        if self.i == 2:
+            self.sell()
+
+
+def test_running_out_of_money_is_found_inside_a_quiet_stretch() -> None:
+    close = np.r_[np.full(10, 100.0), np.linspace(100, 300, 90)]
+    df = pd.DataFrame(
+        {"Open": close, "High": close + 0.5, "Low": close - 0.5, "Close": close, "Volume": 1.0},
+        index=pd.date_range("2024-01-01", periods=len(close), freq="D", name="Date"),
+    )
+    fast = Backtest(df, ShortOnce, cash=10_000, run_id="x", emit_every=1000)
+    slow = Backtest(df, _awake_every_bar(ShortOnce), cash=10_000, run_id="x", emit_every=1000)
+    events, curve = _everything(fast)
+    events_all, curve_all = _everything(slow)
+    assert events == events_all
+    assert np.array_equal(curve, curve_all)
+    m = fast.metrics
+    assert m["status"] == "out_of_money"
+    # 100 units short from 100: 10,000 + 100 * (100 - close) <= 0 from a close of 200 on
+    first = int(np.flatnonzero(10_000 + 100 * (100 - close) <= 0)[0])
+    assert 10 < first < 99
+    assert m["stopped_reason"].startswith(f"out of money at bar {first + 1} ")
+    assert len(curve) == first + 1
+
+
+class Marker(Strategy):
+    """Trades now and then with brackets and sizes, noting the equity it sees on every bar."""
+
+    def init(self):
+        self.seen = []
+
+    def next(self):
+        self.seen.append(self.equity)
+        i = self.i
+        if i % 37 == 5 and not self.position:
+            self.buy(size=0.5, sl=self.price * 0.99, tp=self.price * 1.01)
+        elif i % 53 == 11:
+            self.sell(units=3)
+        elif i % 41 == 0:
+            self.close()
+
+
+def test_the_equity_curve_is_the_equity_the_strategy_saw_on_each_bar() -> None:
+    bt = Backtest(_walk(3000, seed=3), Marker, commission=0.001, close_at_end=False)
+    bt.run()
+    assert bt.metrics["total_trades"] > 30
+    assert bt.equity_curve.tolist() == bt.strategy.seen
+
+
+@pytest.mark.parametrize(
+    ("bars_", "message"),
+    [
+        (np.ones(4, dtype=bool), "mask has 4 values for 100 bars"),
+        ([0, 100], "must lie in 0..99"),
+        ([0.5], "boolean mask or integer bar indexes"),
+    ],
+)
+def test_wake_on_refuses_what_it_cannot_use(bars_, message) -> None:
+    cls = type("W", (Strategy,), {"init": lambda self: self.wake_on(bars_)})
+    bt = Backtest(_walk(100, seed=1), cls)
+    with pytest.raises(StrategyError, match=message):
+        bt.run()
+
+
+def test_wake_on_belongs_in_init() -> None:
+    cls = type("W", (Strategy,), {"next": lambda self: self.wake_on([1])})
+    with pytest.raises(StrategyError, match="belongs in init"):
+        Backtest(_walk(10, seed=1), cls).run()

@@ -13,7 +13,7 @@ import math
 import traceback
 import uuid
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
@@ -163,12 +163,17 @@ class Backtest:
         yield Event("metadata", 0, self._metadata(inds))
         seq = 1
 
-        equity = array("d")
-        mark = equity.append
+        ledger = _Ledger(self.cash)  # the account after each bar with a fill: equity per bar
         clock = strategy._clock
         orders = broker.orders
         fills = broker.fills
         next_ = strategy.next
+        wake = strategy._wake
+        if wake is not None:  # next() runs on its wake bars; quiet stretches go in bulk
+            next_ = _gated(next_, wake, clock, n)
+            wake_bars = [*wake.tolist(), n]
+            w = 0  # wake_bars[w] is the next wake bar at or after the current bar
+        bars = iter(range(n))  # jumped ahead (``__setstate__``) past bars that go in bulk
         close_fill = self.fill == "close"
         close_at_end = self.close_at_end
         every = self.emit_every
@@ -181,11 +186,36 @@ class Backtest:
         stats = _Tally()
         new = tuple.__new__
         flushed = perf_counter()
+        probe = 0  # the next bar after which the pending run's age is looked at
         i = -1
         # The account as of the broker's last fill: only the broker's processing changes it.
         cash, units, cost = broker.cash, broker.units, broker.cost
         try:
-            for i in range(n):
+            for i in bars:
+                if wake is not None and not orders and not broker.has_brackets:
+                    while wake_bars[w] < i:
+                        w += 1
+                    stop = min(wake_bars[w], cut, last)
+                    if stop > i:
+                        # Nothing pending and next() asleep: on bars i..stop-1 nothing can
+                        # happen but equity moving with the close (the ledger has it).
+                        if not units:
+                            if cash > peak:
+                                peak = cash
+                            bars.__setstate__(stop)
+                            continue
+                        top, bottom = max(c[i:stop]), min(c[i:stop])
+                        if units < 0:
+                            top, bottom = bottom, top
+                        # The same float operations as bar by bar: the extremes of equity
+                        # are at the extremes of the close.
+                        if cash + units * bottom - cost > 0:
+                            high = cash + units * top - cost
+                            if high > peak:
+                                peak = high
+                            bars.__setstate__(stop)
+                            continue
+                        # else the money runs out in there: bar by bar, to find the bar
                 if orders or broker.has_brackets:
                     broker.process_open(i)
                     cash, units, cost = broker.cash, broker.units, broker.cost
@@ -201,26 +231,34 @@ class Backtest:
                 if eq <= 0:
                     out_of_money = True
                     broker.close_all(i, c[i], "end", "out of money")
-                    eq = broker.cash
+                    cash, units, cost = broker.cash, broker.units, broker.cost
+                    eq = cash
                     next_emit = cut = i
                     self.stopped_reason = (
                         f"out of money at bar {i + 1} ({self.codec.stamp(i)}): "
                         f"equity fell to {eq:.2f}"
                     )
-                mark(eq)
                 if eq > peak:
                     peak = eq
                 if not fills and i != cut:
+                    if i < probe:
+                        continue
                     # A slow strategy still shows its bars as they happen: a run that is
-                    # 20 ms old goes out.
-                    if perf_counter() - flushed < 0.02:
+                    # 20 ms old goes out. Its age is looked at about when it may turn 20 ms
+                    # old (estimated from its bars so far), at least every 16 bars.
+                    age = perf_counter() - flushed
+                    if age < 0.02:
+                        ahead = (0.02 - age) * (i + 1 - run_from) / age if age > 0 else 16
+                        probe = i + 1 + min(15, int(ahead))
                         continue
                 flushed = perf_counter()
+                probe = i + 1
                 yield new(Event, ("candles", seq, (run_from, i + 1)))
                 seq += i + 1 - run_from
                 run_from = i + 1
                 emit = i == next_emit
                 if fills:
+                    ledger.note(i, cash, units, cost)
                     for fill in fills:
                         t = fill.trade
                         yield new(Event, ("signal", seq, (fill, t.sl, t.tp)))
@@ -248,14 +286,17 @@ class Backtest:
                 cut = min(next_emit, i + RUN_BARS)
         except (Exception, SystemExit) as exc:
             self.bars_done = i + 1
-            self.equity_curve = np.frombuffer(equity, dtype=float)
-            if run_from < len(equity):  # bars done whose candles have not gone out yet
-                yield new(Event, ("candles", seq, (run_from, len(equity))))
-                seq += len(equity) - run_from
+            # Bar i failed (in next(), or the broker's work on it): the bars before it are done.
+            if fills:  # its fills at the open happened: its account is the one to go on with
+                ledger.note(i, cash, units, cost)
+            self.equity_curve = ledger.curve(c, i)
+            if run_from < i:  # bars done whose candles have not gone out yet
+                yield new(Event, ("candles", seq, (run_from, i)))
+                seq += i - run_from
             yield self._fail(seq, exc, "next")
             return
         done = self.bars_done = i + 1
-        equity = self.equity_curve = np.frombuffer(equity, dtype=float)
+        equity = self.equity_curve = ledger.curve(c, done)
         _excursions(broker.trades, h, lo, done - 1)
         self.metrics = compute_stats(
             broker.closed,
@@ -371,6 +412,66 @@ class _Tally:
             self.wins += 1
         elif pnl < 0:
             self.losses += 1
+
+
+class _Ledger:
+    """The account (cash, signed units, signed cost) from a bar on, noted at each bar whose
+    fills changed it: every bar's equity follows from it and the bar's close, so the engine
+    never stores equity bar by bar."""
+
+    def __init__(self, cash: float) -> None:
+        self.bars = array("q", [0])
+        self.cash = array("d", [cash])
+        self.units = array("d", [0.0])
+        self.cost = array("d", [0.0])
+
+    def note(self, i: int, cash: float, units: float, cost: float) -> None:
+        """The account after bar ``i`` (a later note for the same bar replaces it)."""
+        if self.bars[-1] == i:
+            self.cash[-1], self.units[-1], self.cost[-1] = cash, units, cost
+            return
+        self.bars.append(i)
+        self.cash.append(cash)
+        self.units.append(units)
+        self.cost.append(cost)
+
+    def curve(self, c: Sequence[float], done: int) -> np.ndarray:
+        """Equity at the close of bars ``0..done-1``: ``cash + units * close - cost``, or the
+        cash when flat, computed as the engine does bar by bar, in slices of bars."""
+        out = np.empty(done)
+        closes = np.asarray(c, dtype=float)
+        bars = np.frombuffer(self.bars, dtype=np.int64)
+        cash, units, cost = (
+            np.frombuffer(x, dtype=float) for x in (self.cash, self.units, self.cost)
+        )
+        step = 1 << 16
+        for a in range(0, done, step):
+            b = min(a + step, done)
+            k0 = int(np.searchsorted(bars, a, side="right")) - 1
+            k1 = int(np.searchsorted(bars, b, side="left"))
+            starts = np.maximum(bars[k0:k1], a)
+            ends = np.append(bars[k0 + 1 : k1], b)
+            lengths = ends - starts
+            cash_r = np.repeat(cash[k0:k1], lengths)
+            units_r = np.repeat(units[k0:k1], lengths)
+            cost_r = np.repeat(cost[k0:k1], lengths)
+            marked = cash_r + units_r * closes[a:b] - cost_r
+            out[a:b] = np.where(units_r == 0, cash_r, marked)
+        return out
+
+
+def _gated(next_: Callable[[], None], wake: np.ndarray, clock: list[int], n: int) -> Callable:
+    """``next_`` run only on the bars of ``wake`` (for bars the engine steps through one by
+    one anyway: pending orders or brackets)."""
+    mask = np.zeros(n, dtype=np.uint8)
+    mask[wake] = 1
+    awake = mask.tobytes()
+
+    def gated() -> None:
+        if awake[clock[0] - 1]:
+            next_()
+
+    return gated
 
 
 def _excursions(trades: list[Trade], h: Sequence[float], lo: Sequence[float], last: int) -> None:

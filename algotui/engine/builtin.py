@@ -23,6 +23,11 @@ def _crosses(a: np.ndarray, b: np.ndarray) -> bytes:
     return crossover(a, b, strict=True).astype(np.uint8).tobytes()
 
 
+def _either(a: bytes, b: bytes) -> np.ndarray:
+    """The bars where either crossing happens: the only bars a crossing strategy acts on."""
+    return (np.frombuffer(a, dtype=np.uint8) | np.frombuffer(b, dtype=np.uint8)).astype(bool)
+
+
 class SmaCross(Strategy):
     """Trend following: long when the fast SMA crosses above the slow SMA, out when it crosses
     back below; with allow_short, each cross reverses the position."""
@@ -40,6 +45,7 @@ class SmaCross(Strategy):
         slow = self.indicator(sma, close, self.slow, name=s, overlay=True)
         self._up = _crosses(fast.values, slow.values)
         self._down = _crosses(slow.values, fast.values)
+        self.wake_on(_either(self._up, self._down))
         self._why_up = f"{f} crossed above {s}"
         self._why_down = f"{f} crossed below {s}"
 
@@ -110,6 +116,7 @@ class MacdCross(Strategy):
         )
         self._up = _crosses(line.values, sig.values)
         self._down = _crosses(sig.values, line.values)
+        self.wake_on(_either(self._up, self._down))
 
     def next(self) -> None:
         i = self._clock[0] - 1

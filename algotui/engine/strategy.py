@@ -178,6 +178,7 @@ class Strategy:
         self._closes: Sequence[float] = broker._c
         self.data = Data(data, self._clock)
         self.indicators: list[Indicator] = []
+        self._wake: np.ndarray | None = None  # the bars next() runs on, if not every bar
         self.position = Position(broker, lambda: self._closes[self._clock[0] - 1])
         for name, value in params.items():
             setattr(self, name, value)
@@ -268,6 +269,33 @@ class Strategy:
             self.indicators.append(ind)
             made.append(ind)
         return made[0] if len(made) == 1 else tuple(made)
+
+    def wake_on(self, bars: Sequence[bool] | Sequence[int] | np.ndarray) -> None:
+        """Run :meth:`next` only on these bars: a boolean mask with one value per bar, or
+        bar indexes. Call it in :meth:`init`.
+
+        For strategies whose decisions are known vectorised (crossings, thresholds): on the
+        other bars the engine still fills orders, checks SL/TP and marks equity, but when
+        nothing is pending it passes over them in bulk instead of bar by bar. ``next()``
+        must not need to run there: anything it would do on those bars is skipped.
+        """
+        if not self._in_init:
+            raise StrategyError("wake_on() belongs in init(), before the first bar")
+        n = len(self._closes)
+        marks = np.asarray(bars)
+        if marks.dtype == bool:
+            if marks.shape != (n,):
+                raise StrategyError(
+                    f"wake_on() mask has {marks.size} values for {n} bars; give one per bar"
+                )
+            wake = np.flatnonzero(marks)
+        elif marks.size and not np.issubdtype(marks.dtype, np.integer):
+            raise StrategyError("wake_on() takes a boolean mask or integer bar indexes")
+        else:
+            wake = np.unique(marks.astype(np.int64).reshape(-1))
+            if wake.size and (wake[0] < 0 or wake[-1] >= n):
+                raise StrategyError(f"wake_on() bar indexes must lie in 0..{n - 1}")
+        self._wake = wake.astype(np.int64)
 
     # -- orders --------------------------------------------------------------------------------
 
