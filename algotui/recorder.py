@@ -29,15 +29,19 @@ class Recorder:
         self._raw: IO[bytes] = raw
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self.path.suffix == ".gz" else None
         self.last_seq = -1
+        self._codec: Codec | None = None
 
     def write(self, codec: Codec, event: Event) -> None:
         """Append one engine stream item: one event, or a run of candles."""
-        self._write(codec.lines(event))
         if event.type == "candles":
+            if codec is not self._codec:  # a long run's candles render in a child, ahead
+                self._codec = codec
+                codec.render_in_child()
             a, b = event.data
             self.last_seq = event.seq + b - a - 1
         else:
             self.last_seq = event.seq
+        self._write(codec.lines(event))
 
     def write_line(self, line: str) -> None:
         """Append one already-serialised event."""
@@ -51,6 +55,9 @@ class Recorder:
 
     def close(self) -> None:
         """Finish the file (the gzip trailer, for ``.gz``)."""
+        if self._codec is not None:
+            self._codec.close()
+            self._codec = None
         if self._raw.closed:
             return
         if self._zip is not None:
