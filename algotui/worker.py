@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -99,31 +100,22 @@ class EngineProcess:
 def _child(bt: Backtest, conn: Any) -> None:
     """Run the backtest and send its stream, batched; then how it ended."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app in the parent handles the keys
+    # Daemonic only for the parent's bookkeeping (it is stopped when the app exits): a
+    # strategy may start processes of its own, e.g. a multiprocessing.Pool in init().
+    multiprocessing.current_process().daemon = False
     # The parent's terminal belongs to the app: what the strategy prints (or numpy warns)
     # must not land in the middle of the screen, as inside the app it would not either.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
-    batch: list[tuple] = []
-    bars = 0
-    sent = time.monotonic()
+    out = _Batcher(conn)
     try:
         for event in bt.stream():
-            kind = event.type
-            if kind == "candles":
-                a, b = event.data
-                bars += b - a
-            elif kind == "metadata":  # the codec first: the app may read the metadata at once
+            if event.type == "metadata":  # the codec first: the app may read the metadata at once
                 assert bt.codec is not None
-                batch.append(("_indicators", 0, [(n, v) for n, v in bt.codec._ind]))
-            batch.append(tuple(event))
-            now = time.monotonic()
-            if len(batch) >= BATCH_ITEMS or bars >= BATCH_BARS or now - sent >= BATCH_SECONDS:
-                conn.send(batch)
-                batch = []
-                bars = 0
-                sent = now
+                out.add(("_indicators", 0, [(n, v) for n, v in bt.codec._ind]), 0)
+            out.add(tuple(event), event.data[1] - event.data[0] if event.type == "candles" else 0)
     except BaseException as exc:  # noqa: BLE001 - whatever ends the run, the parent hears of it
         bt.status = "failed"
         bt.error_message = bt.error_message or f"the engine failed: {type(exc).__name__}: {exc}"
@@ -139,6 +131,51 @@ def _child(bt: Backtest, conn: Any) -> None:
         "bars_done": bt.bars_done,
         "stopped_reason": bt.stopped_reason,
     }
-    batch.append(("_end", 0, end))
-    conn.send(batch)
+    out.add(("_end", 0, end), 0)
+    out.close()
     conn.close()
+
+
+class _Batcher:
+    """Collects stream items and sends them in batches: once a batch is full, or is
+    :data:`BATCH_SECONDS` old. A thread sends a batch left waiting (the last events of a bar
+    before a slow strategy's next one), so nothing is held back longer than that."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.batch: list[tuple] = []
+        self.bars = 0
+        self.started = 0.0  # when the oldest unsent item came
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._flush_old, name="algotui-batches")
+        self.thread.daemon = True
+        self.thread.start()
+
+    def add(self, item: tuple, bars: int) -> None:
+        with self.lock:
+            if not self.batch:
+                self.started = time.monotonic()
+            self.batch.append(item)
+            self.bars += bars
+            if len(self.batch) >= BATCH_ITEMS or self.bars >= BATCH_BARS:
+                self._send()
+
+    def close(self) -> None:
+        """Send what is left; stop the thread."""
+        self.done.set()
+        self.thread.join()
+        with self.lock:
+            self._send()
+
+    def _send(self) -> None:
+        if self.batch:
+            self.conn.send(self.batch)
+            self.batch = []
+            self.bars = 0
+
+    def _flush_old(self) -> None:
+        while not self.done.wait(BATCH_SECONDS / 2):
+            with self.lock:
+                if self.batch and time.monotonic() - self.started >= BATCH_SECONDS:
+                    self._send()

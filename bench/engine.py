@@ -7,7 +7,9 @@ What it measures, all in one run of this script:
    of candles as bar ranges, the other events as snapshots) into nothing. Timed from
    ``Backtest()`` construction to the end.
 2. ``record``: the same run with every event written by :class:`algotui.recorder.Recorder` to a
-   JSON Lines file in a temporary folder (the file size is reported).
+   JSON Lines file in a temporary folder (the file size is reported). On a long run the
+   recorder renders candle lines in a forked child: its private memory (sampled from
+   ``/proc/<pid>/smaps_rollup``) is added to the recorder's peak RSS for the memory goal.
 3. ``backtesting.py``: the same strategy in backtesting.py 0.6.6 (``self.I`` with algotui's
    ``sma``, ``crossover`` from ``backtesting.lib``, ``cash=10_000``). Only ``.run()`` is timed.
 4. ``sample --record``: the whole command ``python -m algotui run --record FILE`` on the bundled
@@ -167,12 +169,17 @@ def case_record(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     bt = Backtest(df, BUILTINS["sma_cross"], {"fast": FAST, "slow": SLOW})
     rec = Recorder(path)
-    for e in bt.stream():
+    private = 0  # the renderer child's own memory, looked at now and then
+    for k, e in enumerate(bt.stream()):
         rec.write(bt.codec, e)
+        if k % 4096 == 0 and bt.codec._child is not None:
+            private = max(private, private_kib(bt.codec._child.pid))
     rec.close()
     seconds = time.perf_counter() - t0
     result = _algotui_result(bt, seconds)
     result.update(file_bytes=path.stat().st_size, events=rec.last_seq + 1)
+    result["child_private_kib"] = private
+    result["child_rss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     path.unlink()
     return result
 
@@ -238,6 +245,20 @@ def child_main(name: str, folder: Path, tmp: Path, bars: int) -> None:
     print(json.dumps(result), flush=True)
 
 
+def private_kib(pid: int) -> int:
+    """Memory a process holds for itself alone (private pages of ``smaps_rollup``): for a
+    forked child, what it adds to its parent's RSS; 0 once it has gone."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
 def vm_hwm_kib() -> int | None:
     """Peak RSS of this process's own address space (``VmHWM``), for a cross-check.
 
@@ -275,6 +296,9 @@ def best_of(name: str, folder: Path, tmp: Path, repeat: int) -> dict[str, Any]:
         runs.append(r)
     best = dict(min(runs, key=lambda r: r["seconds"]))
     best["rss_kib"] = max(r["rss_kib"] for r in runs)
+    if "child_private_kib" in best:
+        best["child_private_kib"] = max(r["child_private_kib"] for r in runs)
+        best["child_rss_kib"] = max(r["child_rss_kib"] for r in runs)
     best["all_seconds"] = [r["seconds"] for r in runs]
     return best
 
@@ -479,6 +503,12 @@ def main() -> int:
         f"record file: {rec['file_bytes'] / 1e6:,.1f} MB, {rec['events']:,} events "
         f"({rec['file_bytes'] / n:.0f} bytes/bar)"
     )
+    if rec.get("child_rss_kib"):
+        print(
+            f"record: the candles render in a forked child; its peak RSS "
+            f"{mb(rec['child_rss_kib']):.1f} MB is mostly pages shared with the recorder, its "
+            f"own (private) memory peaked at {mb(rec['child_private_kib']):.1f} MB (sampled)"
+        )
     hwm = ", ".join(
         f"{label} {mb(r['hwm_kib']):.1f}"
         for label, r in (("null", null), ("record", rec), ("peer", peer))
@@ -535,7 +565,8 @@ def main() -> int:
     # -- goals -------------------------------------------------------------------------------
     null_x = peer_s / null["seconds"] if peer_s else None
     rec_x = peer_s / rec["seconds"] if peer_s else None
-    rss = max(mb(null["rss_kib"]), mb(rec["rss_kib"]))
+    rec_total = mb(rec["rss_kib"]) + mb(rec.get("child_private_kib", 0))
+    rss = max(mb(null["rss_kib"]), rec_total)
     print()
     print("goals:")
     print(
@@ -548,7 +579,8 @@ def main() -> int:
     )
     print(
         f"  {verdict(rss <= GOAL_RSS_MB)}  peak RSS <= {GOAL_RSS_MB:g} MB at {n:,} bars: "
-        f"{rss:.1f} MB (null {mb(null['rss_kib']):.1f}, record {mb(rec['rss_kib']):.1f})"
+        f"{rss:.1f} MB (null {mb(null['rss_kib']):.1f}, record {mb(rec['rss_kib']):.1f}"
+        f" + renderer child {mb(rec.get('child_private_kib', 0)):.1f} private)"
     )
     print(
         f"  {verdict(sample_s < GOAL_SAMPLE_S)}  sample record < {GOAL_SAMPLE_S:g} s wall: "

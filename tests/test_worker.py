@@ -3,13 +3,14 @@ this process, and failures reported the same way."""
 
 import os
 import signal
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from test_protocol import FailsAtBar50
 
-from algotui.engine import BUILTINS, Backtest
+from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
 from algotui.worker import EngineProcess, can_fork
 
@@ -90,3 +91,56 @@ def test_live_signals_read_like_a_list_of_dicts() -> None:
     assert [t["pnl"] for t in state.trades] == [
         m["pnl"] for m in (e for e in expected if e["action"] == "EXIT")
     ]
+
+
+class PoolInInit(Strategy):
+    """Computes its indicator with a process pool, as a heavy strategy may."""
+
+    def init(self):
+        import multiprocessing
+
+        close = np.asarray(self.data.Close)
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            parts = pool.map(np.cumsum, np.array_split(close, 4))
+        self.total = self.indicator(np.concatenate(parts), name="pieces")
+
+    def next(self):
+        if self.i == 10:
+            self.buy()
+
+
+def test_a_strategy_may_start_processes_of_its_own() -> None:
+    bt = Backtest(load_source("sample"), PoolInInit)
+    items = list(EngineProcess(bt))
+    assert bt.status == "completed", bt.error_message
+    assert items[-1].type == "complete"
+
+
+class SlowAfterEntry(Strategy):
+    """Buys on bar 2; from bar 3 on every bar takes 0.4 s."""
+
+    def next(self):
+        if self.i == 2:
+            self.buy()
+        elif self.i >= 3:
+            time.sleep(0.4)
+
+
+def test_the_events_of_a_bar_are_not_held_back_by_a_slow_next_bar() -> None:
+    data = load_source("sample").iloc[:6]
+    bt = Backtest(data, SlowAfterEntry, emit_every=1000)
+    arrived = []
+    for batch in EngineProcess(bt).batches():
+        now = time.monotonic()
+        arrived += [(item, now) for item in batch]
+    # bar 3 (index 3): its entry fill at the open; its candle and signal go out together
+    # once its next() returns, 0.4 s before bar 4's next() ends
+    candle3 = next(
+        t for item, t in arrived if item.type == "candles" and item.data[0] <= 3 < item.data[1]
+    )
+    candle4 = next(
+        t for item, t in arrived if item.type == "candles" and item.data[0] <= 4 < item.data[1]
+    )
+    signal3 = next(t for item, t in arrived if item.type == "signal")
+    assert candle4 - candle3 > 0.3, "bar 4 really came later"
+    assert signal3 - candle3 < 0.2, "the signal did not wait for the next bar"

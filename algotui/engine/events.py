@@ -54,7 +54,7 @@ def ticks(index: pd.DatetimeIndex) -> tuple[np.ndarray, int]:
     return index.asi8, _PER_SECOND[index.unit]
 
 
-_CHUNK = 1 << 13  # candle lines are rendered in blocks of this many bars
+_CHUNK = 1 << 12  # candle lines are rendered in blocks of this many bars
 _EPOCH = datetime(1970, 1, 1)
 #: Event types whose engine payload is a compact snapshot that the codec expands on demand.
 RAW_TYPES = frozenset({"signal", "trade", "stats", "equity"})

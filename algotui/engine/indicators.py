@@ -51,20 +51,25 @@ def _rolling_sum(x: FloatArray, n: int) -> FloatArray:
     window propagate exactly as in a direct sum.
     """
     size = x.size
-    out = np.full(size, np.nan)
     if size < n:
-        return out
+        return np.full(size, np.nan)
     blocks = -(-size // n)
-    padded = np.zeros(blocks * n)
-    padded[:size] = x
-    grid = padded.reshape(blocks, n)
-    prefix = np.cumsum(grid, axis=1).ravel()
-    suffix = np.cumsum(grid[:, ::-1], axis=1)[:, ::-1].ravel()
-    count = size - n + 1
-    starts_block = np.arange(count) % n == 0
-    # A window starting on a block boundary is exactly one block: its suffix sum alone.
-    out[n - 1 :] = suffix[:count] + np.where(starts_block, 0.0, prefix[n - 1 : size])
-    return out
+    grid = np.zeros((blocks, n))
+    grid.reshape(-1)[:size] = x
+    prefix = np.cumsum(grid, axis=1)  # prefix[b, r]: x[b*n] + ... + x[b*n + r]
+    suffix = np.cumsum(grid[:, ::-1], axis=1)[
+        :, ::-1
+    ]  # suffix[b, r]: x[b*n + r] + ... to block end
+    del grid
+    # The window starting at b*n + r ends at b*n + r + n - 1: the suffix of block b from r,
+    # plus the prefix of block b + 1 up to r - 1 (nothing when r = 0). Its sum lands at
+    # out[b*n + r + n - 1]: the windows laid out as a (blocks, n) grid, shifted by n - 1.
+    out = np.empty(n - 1 + blocks * n)
+    out[: n - 1] = np.nan
+    windows = out[n - 1 :].reshape(blocks, n)
+    np.add(suffix[:, 0], 0.0, out=windows[:, 0])  # whole blocks (+ 0.0, as a sum starts)
+    np.add(suffix[:-1, 1:], prefix[1:, :-1], out=windows[:-1, 1:])
+    return out[:size]
 
 
 def _first_valid(x: FloatArray) -> int | None:
@@ -95,7 +100,9 @@ def _recursive_smooth(x: FloatArray, n: int, alpha: float) -> FloatArray:
 def sma(values: ArrayLike, n: int) -> FloatArray:
     """Simple moving average over ``n`` bars; the first ``n-1`` values are NaN."""
     n = _check_period(n)
-    return _rolling_sum(_as_1d(values), n) / n
+    out = _rolling_sum(_as_1d(values), n)
+    out /= n
+    return out
 
 
 def ema(values: ArrayLike, n: int) -> FloatArray:

@@ -87,14 +87,17 @@ def _drawdowns(equity: np.ndarray, ns: np.ndarray, per_day: int, start: float) -
     """Depth and duration statistics of the equity curve's drawdowns (the first peak is the
     starting cash, so a loss on the very first bar counts)."""
     n = len(equity)
-    # In place where it can be: one bar-sized temporary besides the result.
+    # In place where it can be: the running peak becomes the drawdown, no other bar-sized
+    # float array.
     peak = np.maximum.accumulate(equity)
     np.maximum(peak, start, out=peak)
+    no_peak = ~(peak > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.divide(equity, peak)
-    np.subtract(1.0, dd, out=dd)
-    dd[~(peak > 0)] = 0.0
+        dd = np.divide(equity, peak, out=peak)
     del peak
+    np.subtract(1.0, dd, out=dd)
+    dd[no_peak] = 0.0
+    del no_peak
     dd[~np.isfinite(dd)] = 0.0
     np.maximum(dd, 0.0, out=dd)
     # Bars at the running peak start (and end) drawdown periods. Bar 0 is always one.
@@ -135,12 +138,12 @@ def _daily(
     day_ns = days.asi8
     new_day = day_ns[1:] != day_ns[:-1]
     last_pos = np.append(np.flatnonzero(new_day), n - 1)
-    group = np.zeros(n, dtype=np.int64)
-    np.cumsum(new_day, out=group[1:])
+    labels = days[last_pos].strftime("%Y-%m-%d")
+    del days, day_ns, new_day
     day_equity = equity[last_pos]
     pnl = np.diff(day_equity, prepend=initial_cash)
-    counts = np.bincount(group[exit_bars], minlength=len(last_pos))
-    labels = days[last_pos].strftime("%Y-%m-%d")
+    # a trade's day: the first day whose last bar is at or after its exit bar
+    counts = np.bincount(np.searchsorted(last_pos, exit_bars), minlength=len(last_pos))
     rows = [
         {"date": d, "pnl": p, "trades": c, "equity": e}
         for d, p, c, e in zip(
