@@ -14,6 +14,7 @@ from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
 from algotui.player import Player
 from algotui.widgets.signals import SignalLog
+from algotui.worker import EngineProcess, can_fork
 
 
 def make_app(
@@ -21,10 +22,23 @@ def make_app(
     *,
     speed: float | None = 20.0,
     paused: bool = True,
+    source: str = "events",
     **params,
 ) -> AlgoApp:
+    """The app on the sample. ``source``: the engine's events one by one (``events``), its
+    compact stream in this process (``stream``), or that stream from a forked child
+    (``child``), as ``algotui run`` plays it."""
     bt = Backtest(load_source("sample"), strategy or BUILTINS["sma_cross"], params)
-    return AlgoApp(Player(bt.events(), speed=speed), codec=lambda: bt.codec, start_paused=paused)
+    items = {"events": bt.events, "stream": bt.stream, "child": lambda: EngineProcess(bt)}
+    player = Player(items[source](), speed=speed)
+    return AlgoApp(player, codec=lambda: bt.codec, start_paused=paused)
+
+
+SOURCES = [
+    "events",
+    "stream",
+    pytest.param("child", marks=pytest.mark.skipif(not can_fork(), reason="needs fork")),
+]
 
 
 def screen_text(app: AlgoApp) -> str:
@@ -51,8 +65,9 @@ async def until(pilot, cond: Callable[[], bool], timeout: float = 15.0) -> None:
         await pilot.pause(0.02)
 
 
-async def test_paused_app_shows_no_bars_and_step_advances_one() -> None:
-    app = make_app()
+@pytest.mark.parametrize("source", SOURCES)
+async def test_paused_app_shows_no_bars_and_step_advances_one(source: str) -> None:
+    app = make_app(source=source)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
         assert app.state.bars == 0
@@ -67,8 +82,9 @@ async def test_paused_app_shows_no_bars_and_step_advances_one() -> None:
         assert app.state.bars == 2
 
 
-async def test_space_pauses_and_resumes() -> None:
-    app = make_app(speed=200, paused=False)
+@pytest.mark.parametrize("source", SOURCES)
+async def test_space_pauses_and_resumes(source: str) -> None:
+    app = make_app(speed=200, paused=False, source=source)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.state.bars > 5)
         await pilot.press("space")
@@ -95,8 +111,9 @@ async def test_speed_keys_double_halve_and_max() -> None:
         assert "max" in screen_text(app).splitlines()[0]
 
 
-async def test_finish_runs_to_the_end_and_shows_final_metrics() -> None:
-    app = make_app()
+@pytest.mark.parametrize("source", SOURCES)
+async def test_finish_runs_to_the_end_and_shows_final_metrics(source: str) -> None:
+    app = make_app(source=source)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f")
         await until(pilot, lambda: app.state.done)
