@@ -891,3 +891,42 @@ def test_a_short_recording_renders_in_process(tmp_path, sample) -> None:
         for item in bt.stream():
             recorder.write(bt.codec, item)
             assert bt.codec._child is None
+
+
+class Tiny(Strategy):
+    """Trades a coin priced in hundred-thousandths, with non-ASCII names and reasons."""
+
+    fractional = True
+
+    def init(self):
+        from algotui.engine.indicators import sma
+
+        self.fast = self.indicator(sma, self.data.Close, 5, name="Δ SMA(5)", overlay=True)
+
+    def next(self):
+        if self.i % 40 == 10:
+            self.buy(reason="über Δ — prix ≥ moyenne")
+        elif self.i % 40 == 30:
+            self.close(reason="zurück ↓")
+
+
+def test_tiny_prices_and_non_ascii_text_read_back_exactly(tmp_path) -> None:
+    n = 20_000  # three blocks: candles rendered in a child for the recording
+    rng = np.random.default_rng(3)
+    close = 1.234e-5 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    df = pd.DataFrame(
+        {"Open": close, "High": close * 1.01, "Low": close * 0.99, "Close": close, "Volume": 7e-7},
+        index=pd.date_range("2024-01-01", periods=n, freq="min", name="Date"),
+    )
+    events = run_events(Backtest(df, Tiny, cash=1.0, run_id="tiny"))
+    assert any(e["type"] == "signal" and e["reason"] == "über Δ — prix ≥ moyenne" for e in events)
+    candles = [e for e in events if e["type"] == "candle"]
+    assert [c["close"] for c in candles] == close.tolist()
+    assert candles[-1]["indicators"]["Δ SMA(5)"] == pytest.approx(close[-5:].mean(), rel=1e-12)
+    path = tmp_path / "tiny.jsonl"
+    bt = Backtest(df, Tiny, cash=1.0, run_id="tiny")
+    with Recorder(path) as recorder:
+        for item in bt.stream():
+            recorder.write(bt.codec, item)
+    with open_recording(path) as f:
+        assert strip(list(read_events(f))) == strip(events)

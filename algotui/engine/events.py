@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any, NamedTuple
 
 import numpy as np
+import orjson
 import pandas as pd
 
 PROTOCOL_VERSION = 1
@@ -121,7 +122,7 @@ class Codec:
         self._tail_block = -1
         self._tails: list[str] = []
         self._child: _Renderer | None = None
-        self._run_id_json = json.dumps(run_id)
+        self._run_id_json = _json(run_id)
         self._stamps: dict[int, str] = {}
 
     def progress(self, i: int) -> float:
@@ -260,7 +261,7 @@ class Codec:
         """One line of JSON (no newline) for a single ``event``."""
         if event.type == "candle":
             return self._candle_lines(event.seq, event.data, event.data + 1)[:-1]
-        return json.dumps(self.to_dict(event), separators=(",", ":"), allow_nan=False)
+        return _json(self.to_dict(event))
 
     def lines(self, event: Event) -> str:
         """The JSON Lines text of any engine stream item: one line per protocol event.
@@ -306,7 +307,7 @@ class Codec:
 
     def _trade_json(self, t: Any) -> str:
         if t.exit_bar is None:  # the engine only sends closed trades
-            return json.dumps(self.trade(t), separators=(",", ":"), allow_nan=False)[1:] + "\n"
+            return _json(self.trade(t))[1:] + "\n"
         stamp = self._stamp_json
         mfe, mae = t.mfe, t.mae  # the engine sets them as it closes a trade
         pnl = t.pnl
@@ -428,7 +429,7 @@ class Codec:
         cols += [',"progress":', _numbers(_hundredths(bar, self._n) / 100, pool)]
         cols.append(',"indicators":{')
         for k, (name, values) in enumerate(self._ind):
-            name_json = json.dumps(name)
+            name_json = _json(name)
             cols += [("," if k else "") + name_json + ":", _numbers(values[a:b], pool)]
         cols.append("}}\n")
         return pc.binary_join_element_wise(*cols, "", memory_pool=pool)
@@ -449,12 +450,11 @@ def _text_of(strings: Any) -> memoryview:
 
 def _numbers(values: Sequence[float], pool: Any = None) -> Any:
     """JSON text of float values as an Arrow string array: shortest round-trip digits (the
-    same value as Python's text; very large or small numbers may differ in how the exponent
-    is written, ``1e-5`` for ``1e-05``), ``.0`` on whole numbers, ``null`` where not finite.
+    same value as Python's text; a tiny one may be written without an exponent, ``0.00001``
+    for ``1e-05``), ``.0`` on whole numbers, ``null`` where not finite.
 
     orjson writes the whole array as one JSON list, in C; Arrow cuts it at the commas.
     """
-    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -612,25 +612,23 @@ def _num(x: Any) -> str:
 
 def _nums(*values: Any) -> list[str]:
     """JSON text of several number fields at once (orjson formats them): the same digits as
-    Python's float text (an exponent may be written ``1e-5`` for ``1e-05``), ``null`` for
+    Python's float text (a tiny one may be written ``0.00001`` for ``1e-05``), ``null`` for
     None, NaN or inf."""
-    return _ORJSON_DUMPS(values)[1:-1].decode().split(",")
+    return _DUMPS(values)[1:-1].decode().split(",")
 
 
-def _orjson_dumps(values: tuple) -> bytes:
-    import orjson
-
-    global _ORJSON_DUMPS
-    _ORJSON_DUMPS = orjson.dumps
-    return orjson.dumps(values)
+_DUMPS = orjson.dumps
 
 
-_ORJSON_DUMPS: Callable[[Any], bytes] = _orjson_dumps
+def _json(value: Any) -> str:
+    """Compact JSON text of a value, as every event is written: orjson's (UTF-8 as it is, no
+    ``\\u`` escapes; NaN and infinities as null)."""
+    return _DUMPS(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _str(text: str | None) -> str:
     """JSON text of a string field (``null`` for None)."""
-    return "null" if text is None else _memo(_STRINGS, text, 4096, json.dumps)
+    return "null" if text is None else _memo(_STRINGS, text, 4096, _json)
 
 
 def _memo(cache: dict, key: Any, limit: int, make: Callable[[Any], str]) -> str:
