@@ -351,7 +351,13 @@ def main(argv: list[str] | None = None) -> None:
     except Exit as exc:
         sys.exit(exc.exit_code)
     except TyperException as exc:
-        print(f"algotui: error: {_one_line(exc.format_message())}", file=sys.stderr)
+        message = _one_line(exc.format_message())
+        if message.endswith(
+            ("is not a valid float.", "is not a valid int.", "is not a valid integer.")
+        ):
+            command = args[0] if args and args[0] in COMMANDS else "run"
+            message = f"{message[:-1]}: give a number (see algotui {command} --help)"
+        print(f"algotui: error: {message}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, Abort):
         print("algotui: interrupted", file=sys.stderr)

@@ -262,6 +262,8 @@ CASES = [
     # ---- options
     case("fill-bogus", *RUN, "--fill", "bogus", says=("--fill 'bogus'", "next-open")),
     case("cash-negative", *RUN, "--cash", "-5", says=("--cash -5", "positive")),
+    case("cash-word", *RUN, "--cash", "lots", says=("'--cash': 'lots'", "give a number")),
+    case("emit-every-word", *RUN, "--emit-every", "x", says=("'--emit-every'", "give a number")),
     case("commission-too-big", *RUN, "--commission", "2", says="--commission 2"),
     case("commission-fixed-negative", *RUN, "--commission-fixed", "-1", says="--commission-fixed"),
     case("slippage-negative", *RUN, "--slippage", "-0.1", says="--slippage -0.1"),

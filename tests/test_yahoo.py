@@ -267,9 +267,15 @@ def test_fetch_rejects_a_result_that_is_not_a_table() -> None:
 def _curl_dns_error() -> BaseException:
     from curl_cffi.requests.exceptions import DNSError
 
+    class NoResponse:  # what curl_cffi attaches when no HTTP answer came at all
+        status_code = 0
+        text = ""
+
     return DNSError(
         "Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com. "
-        "See https://curl.se/libcurl/c/libcurl-errors.html first for more details."
+        "See https://curl.se/libcurl/c/libcurl-errors.html first for more details.",
+        6,
+        NoResponse(),
     )
 
 

@@ -483,9 +483,11 @@ def _short(exc: BaseException, limit: int = 80) -> str:
 
 
 def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of the answer behind ``exc``; None when no answer came (curl gives
+    such errors a response with status 0)."""
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
-    return status if isinstance(status, int) else None
+    return status if isinstance(status, int) and status >= 100 else None
 
 
 def _yf_errors() -> dict[str, type[BaseException]]:
