@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from textual import events as ui
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -40,6 +42,11 @@ FAST_TEXT_SECONDS = 1 / 4
 EQUITY_SECONDS = 1 / 20
 #: How often the objects built so far are frozen out of the garbage collector's sight.
 FREEZE_SECONDS = 1.0
+#: After this many frame ticks with nothing new (about a second: paused, done), the frame
+#: timer stops and the app looks every :data:`IDLE_SECONDS` instead, until an event, a key,
+#: the mouse or a resize wakes it.
+IDLE_TICKS = 120
+IDLE_SECONDS = 0.2
 
 
 class StatusBar(Static):
@@ -193,6 +200,9 @@ class AlgoApp(App[int]):
         self._frozen = 0.0
         self._ticks = 0
         self._quiet = 0  # frames in a row without events
+        self.idle = False  # the frame timer rests; a slow one looks for news
+        self._fast: Any = None
+        self._slow: Any = None
         if start_paused:
             player.pause()
 
@@ -228,8 +238,24 @@ class AlgoApp(App[int]):
         # With the engine in another process, a finer tick starts each frame as soon as the
         # last one is painted; an engine thread here would only lose time to the extra ticks.
         tick = FRAME_SECONDS / 2 if self.player.batched else FRAME_SECONDS
-        self.set_interval(tick, self.frame)
+        self._fast = self.set_interval(tick, self.frame)
+        self._slow = self.set_interval(IDLE_SECONDS, self.frame, pause=True)
         self.frame()
+
+    async def on_event(self, event: ui.Event) -> None:
+        if isinstance(event, ui.Key | ui.MouseDown | ui.MouseScrollDown | ui.MouseScrollUp):
+            self.wake()
+        elif isinstance(event, ui.Resize):
+            self.wake()
+        await super().on_event(event)
+
+    def wake(self) -> None:
+        """Back to drawing at the frame rate (a key, an event, a resize)."""
+        self._quiet = 0
+        if self.idle:
+            self.idle = False
+            self._slow.pause()
+            self._fast.resume()
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # what the run built may go now
@@ -254,10 +280,14 @@ class AlgoApp(App[int]):
         events = self.player.drain()
         self._ticks += 1
         if events:
-            self._quiet = 0
+            self.wake()
         else:
             self._quiet += 1
-            if self._quiet > 8 and self._ticks % 4:
+            if self._quiet > IDLE_TICKS and not self.idle and self._fast is not None:
+                self.idle = True  # nothing for a second: rest until something happens
+                self._fast.pause()
+                self._slow.resume()
+            if self._quiet > 8 and self._ticks % 4 and not self.idle:
                 return  # nothing has come for a while (paused, done): look less often
         if events:
             try:

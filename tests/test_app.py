@@ -236,3 +236,27 @@ async def test_no_color_runs_to_the_end_with_readable_markers(monkeypatch) -> No
         text = screen_text(app)
         assert "DONE" in text
         assert "▲" in text or "✕" in text  # fills stay distinct without colour
+
+
+async def test_an_idle_app_rests_and_a_key_wakes_it() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await until(pilot, lambda: app.state.done)
+        await until(pilot, lambda: app.idle, timeout=5)  # a second of nothing: the timer rests
+        ticks = app._ticks
+        await pilot.pause(0.5)
+        assert app._ticks - ticks <= 4, "at most a few looks in half a second"
+        zoom = app.chart.bars_per_column
+        await pilot.press("left_square_bracket")
+        assert not app.idle
+        assert app.chart.bars_per_column > zoom
+
+
+async def test_a_paused_app_wakes_to_show_a_step() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.idle, timeout=5)
+        await pilot.press("n")
+        await until(pilot, lambda: app.state.bars == 1, timeout=1)
+        assert "1 / 782" in screen_text(app)
