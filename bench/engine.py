@@ -5,7 +5,10 @@ What it measures, all in one run of this script:
 1. ``null sink``: algotui's built-in ``sma_cross`` (fast=10, slow=20) over N bars, draining
    ``Backtest.stream()`` (the engine's event stream, as the app and the recorder read it: runs
    of candles as bar ranges, the other events as snapshots) into nothing. Timed from
-   ``Backtest()`` construction to the end.
+   ``Backtest()`` construction to the end. ``sma_cross`` declares its crossing bars
+   (``wake_on``), so the engine passes over the bars between them in bulk; the ``next() on
+   every bar`` row runs the same strategy with that declaration dropped, as any strategy
+   without one runs (both must give the same trades and final equity).
 2. ``record``: the same run with every event written by :class:`algotui.recorder.Recorder` to a
    JSON Lines file in a temporary folder (the file size is reported). On a long run the
    recorder renders candle lines in a forked child: its private memory (sampled from
@@ -160,6 +163,25 @@ def case_null(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     return _algotui_result(bt, seconds)
 
 
+def case_every_bar(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
+    """The null sink with ``next()`` called on every bar, as for a strategy that does not
+    declare its wake bars (``wake_on``): the engine steps through each bar."""
+    from algotui.engine import BUILTINS, Backtest
+
+    class EveryBar(BUILTINS["sma_cross"]):  # type: ignore[misc, valid-type]
+        def init(self) -> None:
+            super().init()
+            self.wake_on(None)
+
+    df = load_bars(folder)
+    t0 = time.perf_counter()
+    bt = Backtest(df, EveryBar, {"fast": FAST, "slow": SLOW})
+    for _ in bt.stream():
+        pass
+    seconds = time.perf_counter() - t0
+    return _algotui_result(bt, seconds)
+
+
 def case_record(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     from algotui.engine import BUILTINS, Backtest
     from algotui.recorder import Recorder
@@ -234,7 +256,13 @@ def case_peer(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     }
 
 
-CASES = {"gen": case_gen, "null": case_null, "record": case_record, "peer": case_peer}
+CASES = {
+    "gen": case_gen,
+    "null": case_null,
+    "every": case_every_bar,
+    "record": case_record,
+    "peer": case_peer,
+}
 
 
 def child_main(name: str, folder: Path, tmp: Path, bars: int) -> None:
@@ -426,6 +454,8 @@ def main() -> int:
 
         note("null sink ...")
         null = best_of("null", folder, tmp, args.repeat)
+        note("null sink, next() on every bar ...")
+        every = best_of("every", folder, tmp, args.repeat)
         note("record ...")
         rec = best_of("record", folder, tmp, args.repeat)
         peer = None
@@ -462,6 +492,14 @@ def main() -> int:
             f"{n / null['seconds']:,.0f}",
             fmt_ratio(peer_s, null["seconds"]),
             f"{mb(null['rss_kib']):.1f}",
+        ),
+        (
+            "  next() on every bar",
+            f"{n:,}",
+            f"{every['seconds']:.3f}",
+            f"{n / every['seconds']:,.0f}",
+            fmt_ratio(peer_s, every["seconds"]),
+            f"{mb(every['rss_kib']):.1f}",
         ),
         (
             "algotui record (JSONL)",
@@ -537,14 +575,14 @@ def main() -> int:
     # -- agreement ---------------------------------------------------------------------------
     print()
     mismatch = False
-    if null["trades"] != rec["trades"] or not close_enough(
-        null["final_equity"], rec["final_equity"]
-    ):
-        mismatch = True
-        print(
-            f"MISMATCH algotui null vs record: trades {null['trades']} vs {rec['trades']}, "
-            f"final equity {null['final_equity']!r} vs {rec['final_equity']!r}"
-        )
+    for label, other in (("record", rec), ("every bar", every)):
+        if null["trades"] != other["trades"] or null["final_equity"] != other["final_equity"]:
+            mismatch = True
+            print(
+                f"MISMATCH algotui null vs {label}: trades {null['trades']} vs "
+                f"{other['trades']}, final equity {null['final_equity']!r} vs "
+                f"{other['final_equity']!r}"
+            )
     if peer is None:
         print(
             f"engine agreement: n/a (--skip-peer); algotui: {null['trades']} closed trades "

@@ -453,7 +453,7 @@ def _awake_every_bar(cls: type[Strategy]) -> type[Strategy]:
 
     def init(self) -> None:
         cls.init(self)
-        self._wake = None
+        self.wake_on(None)
 
     name = cls.name or cls.__name__  # recorded the same
     return type(cls.__name__ + "EveryBar", (cls,), {"init": init, "name": name})

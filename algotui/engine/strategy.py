@@ -270,9 +270,9 @@ class Strategy:
             made.append(ind)
         return made[0] if len(made) == 1 else tuple(made)
 
-    def wake_on(self, bars: Sequence[bool] | Sequence[int] | np.ndarray) -> None:
+    def wake_on(self, bars: Sequence[bool] | Sequence[int] | np.ndarray | None) -> None:
         """Run :meth:`next` only on these bars: a boolean mask with one value per bar, or
-        bar indexes. Call it in :meth:`init`.
+        bar indexes (None: every bar, the default). Call it in :meth:`init`.
 
         For strategies whose decisions are known vectorised (crossings, thresholds): on the
         other bars the engine still fills orders, checks SL/TP and marks equity, but when
@@ -281,6 +281,9 @@ class Strategy:
         """
         if not self._in_init:
             raise StrategyError("wake_on() belongs in init(), before the first bar")
+        if bars is None:
+            self._wake = None
+            return
         n = len(self._closes)
         marks = np.asarray(bars)
         if marks.dtype == bool:
