@@ -584,3 +584,26 @@ def test_wake_on_belongs_in_init() -> None:
     cls = type("W", (Strategy,), {"next": lambda self: self.wake_on([1])})
     with pytest.raises(StrategyError, match="belongs in init"):
         Backtest(_walk(10, seed=1), cls).run()
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "options"),
+    [
+        (Marker, {}, {"commission": 0.001}),
+        (Marker, {}, {"fill": "close", "emit_every": 13}),
+        (BUILTINS["sma_cross"], {"fast": 4, "slow": 9, "allow_short": True}, {"emit_every": 37}),
+        (_awake_every_bar(BUILTINS["sma_cross"]), {"fast": 4, "slow": 9}, {"emit_every": 500}),
+    ],
+)
+def test_live_drawdown_is_measured_from_the_highest_equity_so_far(cls, params, options) -> None:
+    """The engine works out the running peak from stretches of bars at a time; every equity
+    event must still show the drawdown from the highest equity of any bar so far."""
+    bt = Backtest(_walk(4000, seed=5, drift=0.0002), cls, params, cash=10_000, **options)
+    events = [bt.codec.to_dict(e) for e in bt.events() if e.type == "equity"]
+    curve = bt.equity_curve
+    peaks = np.maximum.accumulate(np.maximum(curve, 10_000.0))
+    assert len(events) > 20
+    for e in events:
+        i = e["bar_number"] - 1
+        assert e["equity"] == curve[i]
+        assert e["drawdown"] == (peaks[i] - curve[i]) * 100.0 / peaks[i]
