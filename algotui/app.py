@@ -40,8 +40,10 @@ TEXT_SECONDS = 1 / 12
 #: leaving the frame's time to the candles.
 FAST_TEXT_SECONDS = 1 / 4
 EQUITY_SECONDS = 1 / 20
-#: How often the objects built so far are frozen out of the garbage collector's sight.
-FREEZE_SECONDS = 1.0
+#: How often the objects built so far are frozen out of the garbage collector's sight: often
+#: enough that each collection before a freeze walks little (~10 ms at full speed, where a
+#: second's worth took 30-50 ms and showed as key presses answered late).
+FREEZE_SECONDS = 0.25
 #: After this many frame ticks with nothing new (about a second: paused, done), the frame
 #: timer stops and the app looks every :data:`IDLE_SECONDS` instead, until an event, a key,
 #: the mouse or a resize wakes it.
