@@ -598,16 +598,7 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-_REPR = float.__repr__
 _STRINGS: dict[str, str] = {}  # JSON text of the few reasons a run repeats
-
-
-def _num(x: Any) -> str:
-    """JSON text of a number field: Python's float digits, ``null`` for None, NaN or inf."""
-    if x is None:
-        return "null"
-    x = float(x)
-    return _REPR(x) if x - x == 0 else "null"
 
 
 def _nums(*values: Any) -> list[str]:
