@@ -40,10 +40,12 @@ TEXT_SECONDS = 1 / 12
 #: leaving the frame's time to the candles.
 FAST_TEXT_SECONDS = 1 / 4
 EQUITY_SECONDS = 1 / 20
-#: How often the objects built so far are frozen out of the garbage collector's sight: often
-#: enough that each collection before a freeze walks little (~10 ms at full speed, where a
-#: second's worth took 30-50 ms and showed as key presses answered late).
+#: While the run plays flat out, how often the objects built so far are frozen out of the
+#: garbage collector's sight: often enough that each collection before a freeze walks little
+#: (~10 ms, where a second's worth took 30-50 ms and showed as key presses answered late).
+#: At a set pace less is built, and once a second is enough.
 FREEZE_SECONDS = 0.25
+PACED_FREEZE_SECONDS = 1.0
 #: After this many frame ticks with nothing new (about a second: paused, done), the frame
 #: timer stops and the app looks every :data:`IDLE_SECONDS` instead, until an event, a key,
 #: the mouse or a resize wakes it.
@@ -321,12 +323,12 @@ class AlgoApp(App[int]):
                 box.add_class("-shown")
         if changed:
             self.frames += 1
-        if now - self._frozen >= FREEZE_SECONDS and events:
+        if events and now - self._frozen >= (FREEZE_SECONDS if flat_out else PACED_FREEZE_SECONDS):
             # What the run has built so far stays for the app's lifetime: move it out of the
             # collector's sight, or each full collection walks every signal and trade kept
             # (hundreds of thousands of objects after a long run: pauses of a second). The
-            # garbage of the last second is collected first (a short walk: older objects are
-            # frozen already), so nothing that should be freed is kept.
+            # garbage since the last freeze is collected first (a short walk: older objects
+            # are frozen already), so nothing that should be freed is kept.
             self._frozen = now
             gc.collect()
             gc.freeze()

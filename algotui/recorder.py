@@ -35,6 +35,8 @@ class Recorder:
         """Append one engine stream item: one event, or a run of candles."""
         if event.type == "candles":
             if codec is not self._codec:  # a long run's candles render in a child, ahead
+                if self._codec is not None:
+                    self._codec.close()
                 self._codec = codec
                 codec.render_in_child()
             a, b = event.data

@@ -1,5 +1,7 @@
 """The engine's conventions, one story each: fills, sizing, brackets, look-ahead, failures."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -571,6 +573,7 @@ def test_the_equity_curve_is_the_equity_the_strategy_saw_on_each_bar() -> None:
         (np.ones(4, dtype=bool), "mask has 4 values for 100 bars"),
         ([0, 100], "must lie in 0..99"),
         ([0.5], "boolean mask or integer bar indexes"),
+        (np.r_[np.zeros(50, np.uint8), np.ones(50, np.uint8)], "0s and 1s, one per bar"),
     ],
 )
 def test_wake_on_refuses_what_it_cannot_use(bars_, message) -> None:
@@ -607,3 +610,18 @@ def test_live_drawdown_is_measured_from_the_highest_equity_so_far(cls, params, o
         i = e["bar_number"] - 1
         assert e["equity"] == curve[i]
         assert e["drawdown"] == (peaks[i] - curve[i]) * 100.0 / peaks[i]
+
+
+class FastThenSlow(Strategy):
+    """Quick on the first five bars, then 50 ms a bar (heavy work once in a position)."""
+
+    def next(self):
+        if self.i >= 5:
+            time.sleep(0.05)
+
+
+def test_a_strategy_that_turns_slow_shows_each_slow_bar_as_it_ends() -> None:
+    bt = Backtest(_walk(12, seed=1), FastThenSlow, emit_every=1000)
+    runs = [e.data for e in bt.stream() if e.type == "candles"]
+    late = [(a, b) for a, b in runs if b > 6]
+    assert late and all(b - a == 1 for a, b in late), runs

@@ -930,3 +930,79 @@ def test_tiny_prices_and_non_ascii_text_read_back_exactly(tmp_path) -> None:
             recorder.write(bt.codec, item)
     with open_recording(path) as f:
         assert strip(list(read_events(f))) == strip(events)
+
+
+class TrailingNumpyStop(Strategy):
+    """Trails its stop-loss 3% under the highest close, a numpy number."""
+
+    huge = 123456789012345678901234  # a parameter past 64 bits
+
+    def next(self):
+        if self.i == 1:
+            self.buy()
+        for trade in self.trades:
+            trade.sl = np.maximum(trade.sl or 0.0, self.data.Close[-1] * 0.97)
+
+
+def test_numpy_numbers_and_huge_parameters_are_recorded(tmp_path) -> None:
+    close = np.r_[np.linspace(100, 120, 25), np.linspace(120, 90, 25)]
+    df = pd.DataFrame(
+        {"Open": close, "High": close + 0.1, "Low": close - 0.1, "Close": close, "Volume": 1.0},
+        index=pd.date_range("2024-01-01", periods=50, freq="D", name="Date"),
+    )
+    path = tmp_path / "trail.jsonl"
+    bt = Backtest(df, TrailingNumpyStop)
+    with Recorder(path) as recorder:
+        for item in bt.stream():
+            recorder.write(bt.codec, item)
+    with open_recording(path) as f:
+        events = list(read_events(f))
+    assert events[0]["params"]["huge"] == 123456789012345678901234
+    (exit_,) = [e for e in events if e["type"] == "signal" and e["action"] == "EXIT"]
+    assert exit_["reason"].startswith("stop loss at")
+    (trade,) = [e for e in events if e["type"] == "trade"]
+    assert trade["exit_reason"] == "stop_loss" and isinstance(trade["stop_loss"], float)
+    assert events[-1]["type"] == "complete"
+
+
+class BadBytes(Strategy):
+    def next(self):
+        if self.i == 3:
+            raise ValueError("name " + b"\xff".decode("utf-8", "surrogateescape"))
+
+
+def test_an_error_message_that_is_not_valid_utf8_is_still_recorded(tmp_path) -> None:
+    path = tmp_path / "bad.jsonl"
+    bt = Backtest(load_source("sample"), BadBytes)
+    with Recorder(path) as recorder:
+        for item in bt.stream():
+            recorder.write(bt.codec, item)
+    with open_recording(path) as f:
+        events = list(read_events(f))
+    assert (
+        events[-1]["type"] == "error"
+        and "BadBytes.next() raised ValueError" in (events[-1]["message"])
+    )
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="the renderer child needs fork")
+def test_a_stuck_renderer_child_is_given_up_on(tmp_path, monkeypatch) -> None:
+    import os
+
+    from algotui.engine import events as codec_module
+
+    parent = os.getpid()
+    render = codec_module.Codec._render_block
+
+    def stuck_in_child(self, block):
+        if os.getpid() != parent and block >= 2:
+            time.sleep(60)  # the child hangs (say, on a lock it inherited)
+        return render(self, block)
+
+    monkeypatch.setattr(codec_module.Codec, "_render_block", stuck_in_child)
+    monkeypatch.setattr(codec_module, "RENDER_TIMEOUT", 0.5)
+    df = _minute_walk(45_000, seed=13)
+    path = tmp_path / "stuck.jsonl"
+    pids = _recorded(df, path)
+    assert len(pids) == 1
+    assert _without_created_at(path.read_text()) == _without_created_at(_in_process_text(df))

@@ -10,6 +10,7 @@ closed trade and on the last bar.
 """
 
 import math
+import threading
 import traceback
 import uuid
 from array import array
@@ -39,9 +40,10 @@ from algotui.engine.trade import Trade
 from algotui.errors import UserError
 
 FILL_MODES = ("next-open", "close")
-#: A run of candles goes out after at most this many bars even when nothing else happens
-#: (and once it is 20 ms old, for a slow strategy).
+#: A run of candles goes out after at most this many bars even when nothing else happens,
+#: and once it is :data:`RUN_SECONDS` old (a slow strategy's bars show as they happen).
 RUN_BARS = 1024
+RUN_SECONDS = 0.02
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
@@ -186,7 +188,8 @@ class Backtest:
         stats = _Tally()
         new = tuple.__new__
         flushed = perf_counter()
-        probe = 0  # the next bar after which the pending run's age is looked at
+        ticker = _Ticker(RUN_SECONDS / 2)
+        tick = ticker.flag  # raised every 10 ms: time to look at the pending run's age
         i = -1
         # The account as of the broker's last fill: only the broker's processing changes it.
         cash, units, cost = broker.cash, broker.units, broker.cost
@@ -241,18 +244,14 @@ class Backtest:
                 if eq > peak:
                     peak = eq
                 if not fills and i != cut:
-                    if i < probe:
-                        continue
                     # A slow strategy still shows its bars as they happen: a run that is
-                    # 20 ms old goes out. Its age is looked at about when it may turn 20 ms
-                    # old (estimated from its bars so far), at least every 16 bars.
-                    age = perf_counter() - flushed
-                    if age < 0.02:
-                        ahead = (0.02 - age) * (i + 1 - run_from) / age if age > 0 else 16
-                        probe = i + 1 + min(15, int(ahead))
+                    # RUN_SECONDS old goes out, looked at whenever the ticker has ticked.
+                    if not tick[0]:
+                        continue
+                    tick[0] = False
+                    if perf_counter() - flushed < RUN_SECONDS:
                         continue
                 flushed = perf_counter()
-                probe = i + 1
                 yield new(Event, ("candles", seq, (run_from, i + 1)))
                 seq += i + 1 - run_from
                 run_from = i + 1
@@ -295,6 +294,8 @@ class Backtest:
                 seq += i - run_from
             yield self._fail(seq, exc, "next")
             return
+        finally:
+            ticker.stop()
         done = self.bars_done = i + 1
         equity = self.equity_curve = ledger.curve(c, done)
         _excursions(broker.trades, h, lo, done - 1)
@@ -412,6 +413,25 @@ class _Tally:
             self.wins += 1
         elif pnl < 0:
             self.losses += 1
+
+
+class _Ticker:
+    """Raises a flag every ``seconds`` from a background thread, so that the engine's loop
+    reads a list item on each bar instead of the clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.flag = [False]
+        self._stop = threading.Event()
+        thread = threading.Thread(target=self._run, args=(seconds,), name="algotui-ticker")
+        thread.daemon = True
+        thread.start()
+
+    def _run(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            self.flag[0] = True
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 class _Ledger:

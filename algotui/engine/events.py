@@ -476,6 +476,11 @@ def _can_fork() -> bool:
     return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
+#: A renderer child that sends nothing for this long is taken to be stuck (a block takes
+#: milliseconds): the candles are rendered in the recording process from there on.
+RENDER_TIMEOUT = 10.0
+
+
 class _Renderer:
     """A forked child that renders a codec's candle blocks in order, a block or two ahead.
 
@@ -559,12 +564,18 @@ class _Renderer:
         return None
 
     def _read(self, size: int) -> bytearray | None:
+        """``size`` bytes from the child; None if it is gone, or silent for
+        :data:`RENDER_TIMEOUT` seconds (stuck: the caller goes on without it)."""
         import os
+        import select
 
         out = bytearray(size)
         view = memoryview(out)
         got = 0
         while got < size:
+            ready, _, _ = select.select([self.fd], [], [], RENDER_TIMEOUT)
+            if not ready:
+                return None
             n = os.readv(self.fd, [view[got:]])
             if n == 0:
                 return None
@@ -604,17 +615,25 @@ _STRINGS: dict[str, str] = {}  # JSON text of the few reasons a run repeats
 def _nums(*values: Any) -> list[str]:
     """JSON text of several number fields at once (orjson formats them): the same digits as
     Python's float text (a tiny one may be written ``0.00001`` for ``1e-05``), ``null`` for
-    None, NaN or inf."""
-    return _DUMPS(values)[1:-1].decode().split(",")
+    None, NaN or inf. numpy numbers (a stop-loss set from ``self.data.Close[-1]``) too."""
+    try:
+        return _DUMPS(values, option=_NUMPY)[1:-1].decode().split(",")
+    except TypeError:  # an int past 64 bits, or something that converts to float
+        return [_json(None if v is None else float(v)) for v in values]
 
 
 _DUMPS = orjson.dumps
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
 def _json(value: Any) -> str:
     """Compact JSON text of a value, as every event is written: orjson's (UTF-8 as it is, no
-    ``\\u`` escapes; NaN and infinities as null)."""
-    return _DUMPS(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    ``\\u`` escapes; NaN and infinities as null). What orjson refuses (an integer past 64
+    bits, a string with a lone surrogate) goes through :mod:`json`, escaped to ASCII."""
+    try:
+        return _DUMPS(value, option=_NUMPY).decode()
+    except TypeError:
+        return json.dumps(clean(value), separators=(",", ":"), default=str)
 
 
 def _str(text: str | None) -> str:

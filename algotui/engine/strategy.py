@@ -294,6 +294,11 @@ class Strategy:
             wake = np.flatnonzero(marks)
         elif marks.size and not np.issubdtype(marks.dtype, np.integer):
             raise StrategyError("wake_on() takes a boolean mask or integer bar indexes")
+        elif n > 2 and marks.shape == (n,) and np.isin(marks, (0, 1)).all():
+            raise StrategyError(
+                "wake_on() got 0s and 1s, one per bar: that reads as bar indexes 0 and 1; "
+                "pass a boolean mask (mask.astype(bool)) or the bar indexes"
+            )
         else:
             wake = np.unique(marks.astype(np.int64).reshape(-1))
             if wake.size and (wake[0] < 0 or wake[-1] >= n):
