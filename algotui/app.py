@@ -247,9 +247,9 @@ class AlgoApp(App[int]):
         self.frame()
 
     async def on_event(self, event: ui.Event) -> None:
-        if isinstance(event, ui.Key | ui.MouseDown | ui.MouseScrollDown | ui.MouseScrollUp):
-            self.wake()
-        elif isinstance(event, ui.Resize):
+        if isinstance(
+            event, ui.Key | ui.MouseDown | ui.MouseScrollUp | ui.MouseScrollDown | ui.Resize
+        ):
             self.wake()
         await super().on_event(event)
 

@@ -22,18 +22,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from algotui.engine.backtest import Backtest, bar_columns
-from algotui.engine.events import Codec, Event
+from algotui.engine.events import Codec, Event, can_fork
+
+__all__ = ["EngineProcess", "can_fork"]
 
 #: A batch goes out once it holds this many items, this many bars, or is this old.
 BATCH_ITEMS = 1024
 BATCH_BARS = 1024
 BATCH_SECONDS = 0.01
-
-
-def can_fork() -> bool:
-    """True where the engine can run in a forked child (Linux and the BSDs; macOS forks badly
-    once system frameworks are loaded, so there the engine stays in a thread)."""
-    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
 class EngineProcess:

@@ -382,7 +382,7 @@ class Codec:
         core while this process runs the engine and writes the file. Nothing changes in what
         comes out; where there is no fork (or the run fits in a few blocks) it does nothing.
         """
-        if self._child is None and self._n > 2 * _CHUNK and _can_fork():
+        if self._child is None and self._n > 2 * _CHUNK and can_fork():
             self._child = _Renderer(self)
 
     def close(self) -> None:
@@ -448,7 +448,7 @@ def _text_of(strings: Any) -> memoryview:
     return memoryview(strings.buffers()[2])[offsets[first] : offsets[last]]
 
 
-def _numbers(values: Sequence[float], pool: Any = None) -> Any:
+def _numbers(values: Sequence[float], pool: Any) -> Any:
     """JSON text of float values as an Arrow string array: shortest round-trip digits (the
     same value as Python's text; a tiny one may be written without an exponent, ``0.00001``
     for ``1e-05``), ``.0`` on whole numbers, ``null`` where not finite.
@@ -469,7 +469,9 @@ def _numbers(values: Sequence[float], pool: Any = None) -> Any:
     return parts.flatten().cast(pa.string(), memory_pool=pool)
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
+    """True where work can go to a forked child (Linux and the BSDs; macOS forks badly once
+    system frameworks are loaded): the app's engine process and the recorder's renderer."""
     import multiprocessing
     import sys
 
@@ -552,7 +554,7 @@ class _Renderer:
                 lines = _split_lines(text)
             else:
                 at = slot * self.slot
-                lines = str(self.shm[at : at + size], "utf-8").split("\n")[:-1]
+                lines = _split_lines(self.shm[at : at + size])
                 try:
                     os.write(self.back, bytes([slot]))
                 except BrokenPipeError:
