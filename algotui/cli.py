@@ -170,17 +170,17 @@ def run(
         )
         interactive = False
     if not interactive:
-        from algotui.headless import run_headless
+        from algotui.run.headless import run_headless
 
         raise typer.Exit(run_headless(bt, record=record, as_json=as_json))
-    from algotui.player import Player
-    from algotui.worker import EngineProcess, can_fork
+    from algotui.run.player import Player
+    from algotui.run.process import EngineProcess, can_fork
 
     # The engine runs in a child process where it can: this one's time goes to drawing.
     source = EngineProcess(bt) if can_fork() else bt.stream()
     code = play(Player(source, speed=pace), lambda: bt.codec, theme, paused)
     if bt.status == "failed":
-        from algotui.headless import failure_code, report_failure
+        from algotui.run.headless import failure_code, report_failure
 
         report_failure(bt, sys.stderr)
         code = failure_code(bt)
@@ -195,9 +195,9 @@ def replay(
     paused: Annotated[bool, typer.Option(help="Open paused at the first bar.")] = False,
 ) -> None:
     """Play a recording in the app with the same controls as a live run."""
-    from algotui.engine.events import read_events
-    from algotui.player import Player
-    from algotui.recorder import open_recording
+    from algotui.protocol.codec import read_events
+    from algotui.run.player import Player
+    from algotui.run.recorder import open_recording
 
     pace = parse_speed(speed)
     check_theme(theme)
@@ -222,7 +222,7 @@ def check_theme(theme: str | None) -> None:
     """A one-line error for an unknown theme name."""
     if theme is None:
         return
-    from algotui.theming import load_themes
+    from algotui.tui.theming import load_themes
 
     names = [t.name for t in load_themes()]
     if theme not in names:
@@ -231,7 +231,7 @@ def check_theme(theme: str | None) -> None:
 
 def play(player, codec, theme: str | None, paused: bool) -> int:  # noqa: ANN001
     """Open the app on ``player`` and return its exit code."""
-    from algotui.app import AlgoApp
+    from algotui.tui.app import AlgoApp
 
     app = AlgoApp(player, codec=codec, theme=theme, start_paused=paused)
     result = app.run()
@@ -269,7 +269,7 @@ def check(
     else:
         print("indicators none")
     if bt.status == "failed":
-        from algotui.headless import failure_code, report_failure
+        from algotui.run.headless import failure_code, report_failure
 
         report_failure(bt, sys.stderr)
         raise typer.Exit(failure_code(bt))

@@ -9,7 +9,7 @@ What it measures, all in one run of this script:
    (``wake_on``), so the engine passes over the bars between them in bulk; the ``next() on
    every bar`` row runs the same strategy with that declaration dropped, as any strategy
    without one runs (both must give the same trades and final equity).
-2. ``record``: the same run with every event written by :class:`algotui.recorder.Recorder` to a
+2. ``record``: the same run with every event written by :class:`algotui.run.recorder.Recorder` to a
    JSON Lines file in a temporary folder (the file size is reported). On a long run the
    recorder renders candle lines in a forked child: its private memory (sampled from
    ``/proc/<pid>/smaps_rollup``) is added to the recorder's peak RSS for the memory goal.
@@ -71,7 +71,7 @@ GOAL_RECORD_X = 6.0
 GOAL_RSS_MB = 250.0
 GOAL_SAMPLE_S = 1.0
 
-IMPORT_LINE = "import algotui.cli, algotui.engine, algotui.feed, algotui.headless"
+IMPORT_LINE = "import algotui.cli, algotui.engine, algotui.feed, algotui.run.headless"
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -184,7 +184,7 @@ def case_every_bar(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
 
 def case_record(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     from algotui.engine import BUILTINS, Backtest
-    from algotui.recorder import Recorder
+    from algotui.run.recorder import Recorder
 
     df = load_bars(folder)
     path = tmp / f"run-{os.getpid()}.jsonl"

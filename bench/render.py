@@ -11,8 +11,8 @@ import time
 import numpy as np
 from textual.app import App, ComposeResult
 
-from algotui.state import Marker, OpenTrade, RunState
-from algotui.widgets.chart import CandleChart
+from algotui.tui.widgets.chart import CandleChart
+from algotui.view.state import Marker, OpenTrade, RunState
 
 SIZE = (160, 45)
 

@@ -30,10 +30,10 @@ from algotui.cli import use_app_frame_clock  # noqa: E402
 
 use_app_frame_clock()  # as `algotui run` does, before Textual is imported
 
-from algotui.app import AlgoApp  # noqa: E402
 from algotui.engine import BUILTINS, Backtest  # noqa: E402
-from algotui.player import Player  # noqa: E402
-from algotui.worker import EngineProcess, can_fork  # noqa: E402
+from algotui.run.player import Player  # noqa: E402
+from algotui.run.process import EngineProcess, can_fork  # noqa: E402
+from algotui.tui.app import AlgoApp  # noqa: E402
 
 
 def minute_bars(n: int, seed: int = 7) -> pd.DataFrame:

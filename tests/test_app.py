@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from algotui.app import AlgoApp, HelpScreen
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
-from algotui.player import Player
-from algotui.widgets.signals import SignalLog
-from algotui.worker import EngineProcess, can_fork
+from algotui.run.player import Player
+from algotui.run.process import EngineProcess, can_fork
+from algotui.tui.app import AlgoApp, HelpScreen
+from algotui.tui.widgets.signals import SignalLog
 
 
 def make_app(

@@ -378,7 +378,7 @@ def test_bad_input(c: Case, results: dict[str, subprocess.CompletedProcess[str]]
         # The user's own frame is shown, none of algotui's.
         assert c.frame is not None and c.frame in proc.stderr, shown
         assert PACKAGE_DIR not in proc.stderr, shown
-        assert not re.search(r"/algotui/(engine|feed|cli|headless|recorder)", proc.stderr), shown
+        assert not re.search(r"/algotui/(engine|feed|cli|run|protocol)", proc.stderr), shown
     for text in c.says:
         assert text in message, shown
 

@@ -11,10 +11,10 @@ from textual.app import App, ComposeResult
 
 from algotui.engine import BUILTINS, Backtest
 from algotui.feed import load_source
-from algotui.state import RunState
-from algotui.widgets import chart as chart_module
-from algotui.widgets.chart import ZOOM_LEVELS, CandleChart, fmt_num, nice_ticks
-from algotui.widgets.equity import EquityChart, EquitySeries
+from algotui.tui.widgets import chart as chart_module
+from algotui.tui.widgets.chart import ZOOM_LEVELS, CandleChart, fmt_num, nice_ticks
+from algotui.tui.widgets.equity import EquityChart, EquitySeries
+from algotui.view.state import RunState
 
 SIZE = (120, 40)
 CANDLE_GLYPHS = set("▀▄█│╵╷")

@@ -383,7 +383,7 @@ def test_a_trailing_stop_set_on_an_open_trade_is_honoured() -> None:
 def test_candle_lines_match_candle_dicts_across_blocks() -> None:
     import json
 
-    from algotui.engine.events import Codec, Event
+    from algotui.protocol.codec import Codec, Event
 
     n = 80_000
     index = pd.date_range("1969-12-31 23:59:58", periods=n, freq="37s")

@@ -21,10 +21,10 @@ from jsonschema.exceptions import best_match
 
 from algotui.cli import main as cli_main
 from algotui.engine import BUILTINS, Backtest, Strategy
-from algotui.engine.events import EVENT_TYPES, RAW_TYPES, read_events
-from algotui.engine.events import Event as EngineEvent
 from algotui.feed import load_source
-from algotui.recorder import Recorder, open_recording
+from algotui.protocol.codec import EVENT_TYPES, RAW_TYPES, read_events
+from algotui.protocol.codec import Event as EngineEvent
+from algotui.run.recorder import Recorder, open_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "docs" / "protocol.schema.json"
@@ -989,7 +989,7 @@ def test_an_error_message_that_is_not_valid_utf8_is_still_recorded(tmp_path) -> 
 def test_a_stuck_renderer_child_is_given_up_on(tmp_path, monkeypatch) -> None:
     import os
 
-    from algotui.engine import events as codec_module
+    from algotui.protocol import codec as codec_module
 
     parent = os.getpid()
     render = codec_module.Codec._render_block

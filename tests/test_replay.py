@@ -4,13 +4,13 @@ import time
 
 import pytest
 
-from algotui.app import AlgoApp
 from algotui.cli import main
 from algotui.engine import BUILTINS, Backtest
-from algotui.engine.events import read_events
 from algotui.feed import load_source
-from algotui.player import Player
-from algotui.recorder import open_recording
+from algotui.protocol.codec import read_events
+from algotui.run.player import Player
+from algotui.run.recorder import open_recording
+from algotui.tui.app import AlgoApp
 
 
 def record(path, capsys) -> None:

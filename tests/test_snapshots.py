@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from algotui.app import AlgoApp
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
-from algotui.player import Player
+from algotui.run.player import Player
+from algotui.tui.app import AlgoApp
 
 SIZES = [(160, 45), (80, 24)]
 

@@ -12,7 +12,7 @@ from test_protocol import FailsAtBar50
 
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
-from algotui.worker import EngineProcess, can_fork
+from algotui.run.process import EngineProcess, can_fork
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
 
@@ -59,8 +59,8 @@ def test_a_killed_child_ends_the_stream_with_an_error() -> None:
 
 
 async def test_the_app_shows_a_child_failure() -> None:
-    from algotui.app import AlgoApp
-    from algotui.player import Player
+    from algotui.run.player import Player
+    from algotui.tui.app import AlgoApp
 
     for _ in range(3):  # the first frame may come before or after the child's first batch
         bt = Backtest(load_source("sample"), FailsAtBar50)
@@ -75,7 +75,7 @@ async def test_the_app_shows_a_child_failure() -> None:
 
 
 def test_live_signals_read_like_a_list_of_dicts() -> None:
-    from algotui.state import RunState
+    from algotui.view.state import RunState
 
     bt = Backtest(load_source("sample"), BUILTINS["sma_cross"])
     state = RunState()

@@ -2,10 +2,10 @@
 
 from algotui.engine.backtest import Backtest
 from algotui.engine.builtin import BUILTINS
-from algotui.engine.events import Codec, Event
 from algotui.engine.loader import load_strategy
 from algotui.engine.strategy import Indicator, LookAheadError, Strategy
 from algotui.engine.trade import Trade
+from algotui.protocol.codec import Codec, Event
 
 __all__ = [
     "BUILTINS",

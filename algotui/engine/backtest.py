@@ -24,7 +24,11 @@ import numpy as np
 import pandas as pd
 
 from algotui.engine.broker import Broker
-from algotui.engine.events import (
+from algotui.engine.stats import compute_stats
+from algotui.engine.strategy import Strategy
+from algotui.engine.trade import Trade
+from algotui.errors import UserError
+from algotui.protocol.codec import (
     PROTOCOL_VERSION,
     RAW_TYPES,
     Codec,
@@ -34,10 +38,6 @@ from algotui.engine.events import (
     iso,
     spans_reduce,
 )
-from algotui.engine.stats import compute_stats
-from algotui.engine.strategy import Strategy
-from algotui.engine.trade import Trade
-from algotui.errors import UserError
 
 FILL_MODES = ("next-open", "close")
 #: A run of candles goes out after at most this many bars even when nothing else happens,

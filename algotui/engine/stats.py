@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from algotui.engine.events import ticks
 from algotui.engine.trade import Trade
+from algotui.protocol.codec import ticks
 
 __all__ = ["compute_stats"]
 

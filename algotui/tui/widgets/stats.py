@@ -8,7 +8,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from algotui.format import money, num, pct
-from algotui.state import RunState
+from algotui.view.state import RunState
 
 LIVE_ROWS = 9
 FINAL_ROWS = 17

@@ -1,9 +1,9 @@
 """The terminal app: a backtest played live, with pause, step, speed, pan, zoom and themes.
 
-The stream (the engine in a child process, see :mod:`algotui.worker`, or in this process, or a
-recording) is read by a worker thread behind a :class:`~algotui.player.Player`. A frame timer
+The stream (the engine in a child process, see :mod:`algotui.run.process`, or in this process, or a
+recording) is read by a worker thread behind a :class:`~algotui.run.player.Player`. A frame timer
 drains whatever the player released since the last frame into the
-:class:`~algotui.state.RunState` and redraws only the panes whose data changed, so the app
+:class:`~algotui.view.state.RunState` and redraws only the panes whose data changed, so the app
 never handles a message per bar however fast the run goes.
 """
 
@@ -23,14 +23,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from algotui.engine.events import Codec
-from algotui.player import Player
-from algotui.state import RunState
-from algotui.theming import DEFAULT_THEME, load_themes
-from algotui.widgets.chart import CandleChart
-from algotui.widgets.equity import EquityChart
-from algotui.widgets.signals import SignalLog
-from algotui.widgets.stats import StatsPanel
+from algotui.protocol.codec import Codec
+from algotui.run.player import Player
+from algotui.tui.theming import DEFAULT_THEME, load_themes
+from algotui.tui.widgets.chart import CandleChart
+from algotui.tui.widgets.equity import EquityChart
+from algotui.tui.widgets.signals import SignalLog
+from algotui.tui.widgets.stats import StatsPanel
+from algotui.view.state import RunState
 
 FRAME_SECONDS = 1 / 60
 #: Text panes (stats, signal log) redraw at most this often; the charts on every frame.

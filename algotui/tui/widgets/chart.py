@@ -6,7 +6,7 @@ Only the visible window of the history is sliced and drawn, so a million bars of
 what a thousand do.
 
 The building blocks (:class:`Palette`, :class:`Canvas`, :func:`nice_ticks`, :func:`fmt_num`,
-:func:`braille_line`) are shared with :mod:`algotui.widgets.equity`.
+:func:`braille_line`) are shared with :mod:`algotui.tui.widgets.equity`.
 """
 
 import math
@@ -25,7 +25,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from algotui.state import Marker, RunState
+from algotui.view.state import Marker, RunState
 
 __all__ = [
     "AXIS_WIDTH",
@@ -925,7 +925,7 @@ class FrameWidget(Widget):
 
 
 class CandleChart(FrameWidget):
-    """A live candlestick chart of a :class:`~algotui.state.RunState`.
+    """A live candlestick chart of a :class:`~algotui.view.state.RunState`.
 
     Draws, for the visible window only:
 

@@ -24,9 +24,9 @@ _FIELDS = (
 
 def themes_dir() -> Path:
     """The folder holding the theme files (inside the installed package, or the source tree)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "themes"
-    return packaged if packaged.is_dir() else here.parent / "themes"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "themes"
+    return packaged if packaged.is_dir() else package.parent / "themes"
 
 
 def load_themes(folder: Path | None = None) -> list[Theme]:

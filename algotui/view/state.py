@@ -1,6 +1,6 @@
 """What a viewer knows about a run so far, built from the event stream alone.
 
-:class:`RunState` is fed events in order (engine :class:`~algotui.engine.events.Event` objects
+:class:`RunState` is fed events in order (engine :class:`~algotui.protocol.codec.Event` objects
 from a live run, or protocol dicts from a recording or a socket) and keeps what the panes draw:
 the bars so far, indicator series, signals, trades, the equity curve, the latest stats and the
 final metrics. It imports nothing from the UI; widgets read it on each frame and compare
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from algotui.engine.events import RAW_TYPES, Codec, Event
+from algotui.protocol.codec import RAW_TYPES, Codec, Event
 
 
 @dataclass(slots=True)

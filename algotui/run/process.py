@@ -5,7 +5,7 @@ backtest and sends its stream items through a pipe in small batches (at most a f
 of time apart); this process yields them again, unchanged, to the player. Candle runs still
 refer to bar indexes, which both processes share from the DataFrame loaded before the fork;
 the child sends the strategy's indicator values once, after ``init()``, so that this side
-can read candles from its own :class:`~algotui.engine.events.Codec`.
+can read candles from its own :class:`~algotui.protocol.codec.Codec`.
 
 The pipe is the backpressure: when the player holds back (paused, paced), the pipe fills and
 the child waits. Where ``fork`` is not available the stream runs in this process instead.
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from algotui.engine.backtest import Backtest, bar_columns
-from algotui.engine.events import Codec, Event, can_fork
+from algotui.protocol.codec import Codec, Event, can_fork
 
 __all__ = ["EngineProcess", "can_fork"]
 

@@ -8,7 +8,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from algotui.state import RunState
+from algotui.view.state import RunState
 
 
 class SignalLog(ScrollView, can_focus=True):

@@ -1,6 +1,6 @@
 """The equity curve and drawdown of a run, as a line-API widget built with numpy.
 
-Like :class:`~algotui.widgets.chart.CandleChart`, a frame is built once per change into one
+Like :class:`~algotui.tui.widgets.chart.CandleChart`, a frame is built once per change into one
 Strip per row and ``render_line`` returns the cached strip. The equity points are copied out of
 the state's lists incrementally, so a frame never converts the whole history again.
 """
@@ -10,8 +10,8 @@ import math
 import numpy as np
 from textual.strip import Strip
 
-from algotui.state import RunState
-from algotui.widgets.chart import BLOCKS8, Canvas, FrameWidget, Palette, axis_width, fmt_num
+from algotui.tui.widgets.chart import BLOCKS8, Canvas, FrameWidget, Palette, axis_width, fmt_num
+from algotui.view.state import RunState
 
 __all__ = ["EquityChart", "EquitySeries", "render_equity"]
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from algotui.engine.backtest import Backtest
 from algotui.errors import UserError
 from algotui.format import money, num, pct
-from algotui.recorder import Recorder
+from algotui.run.recorder import Recorder
 
 
 def run_headless(

@@ -5,8 +5,8 @@ import zlib
 from pathlib import Path
 from typing import IO
 
-from algotui.engine.events import Codec, Event
 from algotui.errors import UserError
+from algotui.protocol.codec import Codec, Event
 
 
 class Recorder:
