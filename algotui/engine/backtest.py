@@ -373,7 +373,9 @@ class Backtest:
                 "fill": self.fill,
                 "total_bars": len(index),
                 "emit_every": self.emit_every,
-                "indicators": [{"name": x.name, "overlay": x.overlay} for x in inds],
+                "indicators": [
+                    {"name": x.name, "overlay": x.overlay, "levels": list(x.levels)} for x in inds
+                ],
                 "status": "running",
                 "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }

@@ -37,11 +37,19 @@ class Indicator:
     values so far.
     """
 
-    __slots__ = ("name", "overlay", "_full", "_list", "_clock")
+    __slots__ = ("name", "overlay", "levels", "_full", "_list", "_clock")
 
-    def __init__(self, name: str, values: np.ndarray, overlay: bool, clock: list[int]) -> None:
+    def __init__(
+        self,
+        name: str,
+        values: np.ndarray,
+        overlay: bool,
+        clock: list[int],
+        levels: tuple[float, ...] = (),
+    ) -> None:
         self.name = name
         self.overlay = overlay
+        self.levels = levels  # guide lines the chart draws (e.g. an RSI's own 25/75)
         self._full = _read_only(values)
         self._list = memoryview(np.ascontiguousarray(values, dtype=float))  # fast scalar reads
         self._clock = clock  # [number of visible bars], shared with the strategy
@@ -233,13 +241,15 @@ class Strategy:
         *args: Any,
         name: str | Sequence[str] | None = None,
         overlay: bool | None = None,
+        levels: Sequence[float] = (),
         **kwargs: Any,
     ) -> Any:
         """Compute an indicator once over the full history and record it for plotting.
 
         ``fn(*args, **kwargs)`` (or an array given directly) must return one array, or a
         tuple of arrays, as long as the data. ``overlay`` draws it over the candles (default:
-        true when its values sit near the price). Returns an :class:`Indicator`, or a tuple
+        true when its values sit near the price). ``levels`` are guide lines drawn across its pane
+        (e.g. ``levels=(self.lower, self.upper)`` for an RSI). Returns an :class:`Indicator`, or a tuple
         of them for a tuple result.
         """
         result = fn(*args, **kwargs) if callable(fn) else fn
@@ -253,6 +263,12 @@ class Strategy:
                 raise StrategyError(
                     f"indicator gives {len(outputs)} outputs but {len(names)} names"
                 )
+        try:
+            guides = tuple(float(x) for x in levels)
+        except (TypeError, ValueError):
+            raise StrategyError(f"levels={levels!r}: give a sequence of numbers") from None
+        if not all(math.isfinite(x) for x in guides):
+            raise StrategyError(f"levels={levels!r}: every level must be a finite number")
         n = len(self._closes)
         made = []
         for label, out in zip(names, outputs, strict=True):
@@ -265,7 +281,7 @@ class Strategy:
             if any(ind.name == label for ind in self.indicators):
                 raise StrategyError(f"two indicators are named {label!r}; give each its own name")
             is_overlay = _near_price(values, self._closes) if overlay is None else overlay
-            ind = Indicator(label, values, is_overlay, self._clock)
+            ind = Indicator(label, values, is_overlay, self._clock, guides)
             self.indicators.append(ind)
             made.append(ind)
         return made[0] if len(made) == 1 else tuple(made)
