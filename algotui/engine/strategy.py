@@ -248,9 +248,9 @@ class Strategy:
 
         ``fn(*args, **kwargs)`` (or an array given directly) must return one array, or a
         tuple of arrays, as long as the data. ``overlay`` draws it over the candles (default:
-        true when its values sit near the price). ``levels`` are guide lines drawn across its pane
-        (e.g. ``levels=(self.lower, self.upper)`` for an RSI). Returns an :class:`Indicator`, or a tuple
-        of them for a tuple result.
+        true when its values sit near the price). ``levels`` are guide lines drawn across its
+        pane (e.g. ``levels=(self.lower, self.upper)`` for an RSI). Returns an
+        :class:`Indicator`, or a tuple of them for a tuple result.
         """
         result = fn(*args, **kwargs) if callable(fn) else fn
         outputs = list(result) if isinstance(result, tuple) else [result]
