@@ -172,13 +172,14 @@ def run(
     if not interactive:
         from algotui.run.headless import run_headless
 
-        raise typer.Exit(run_headless(bt, record=record, as_json=as_json))
+        inputs = [Path(x) for x in (source, strategy.partition(":")[0]) if Path(x).is_file()]
+        raise typer.Exit(run_headless(bt, record=record, as_json=as_json, protected=inputs))
     from algotui.run.player import Player
     from algotui.run.process import EngineProcess, can_fork
 
     # The engine runs in a child process where it can: this one's time goes to drawing.
-    source = EngineProcess(bt) if can_fork() else bt.stream()
-    code = play(Player(source, speed=pace), lambda: bt.codec, theme, paused)
+    stream = EngineProcess(bt) if can_fork() else bt.stream()
+    code = play(Player(stream, speed=pace), bt.run_id, theme, paused)
     if bt.status == "failed":
         from algotui.run.headless import failure_code, report_failure
 
@@ -193,29 +194,33 @@ def replay(
     speed: Annotated[str, typer.Option(help="Bars per second, or max.")] = "20",
     theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
     paused: Annotated[bool, typer.Option(help="Open paused at the first bar.")] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Headless: re-emit the events to this recording (.gz ok)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Headless; print only the final metrics as JSON.")
+    ] = False,
 ) -> None:
-    """Play a recording in the app with the same controls as a live run."""
-    from algotui.protocol.codec import read_events
-    from algotui.run.player import Player
-    from algotui.run.recorder import open_recording
+    """Play a recording in the app with the same controls as a live run (or headless)."""
+    from algotui.protocol.read import RecordingReader
 
     pace = parse_speed(speed)
     check_theme(theme)
-    with open_recording(recording) as stream:
-        try:
-            first = next(read_events(stream), None)
-        except (UnicodeDecodeError, OSError):
-            first = None
-    if not isinstance(first, dict) or first.get("type") != "metadata":
-        raise UserError(f"{recording} is not an algotui recording (no metadata event first)")
+    if record or as_json:
+        from algotui.run.replay import replay_headless
+
+        raise typer.Exit(replay_headless(recording, record=record, as_json=as_json))
+    RecordingReader(recording).first()
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
-        raise UserError("replay plays in the app and needs a terminal (run it in one)")
+        raise UserError(
+            "replay plays in the app and needs a terminal (or give --record OUT or --json)"
+        )
+    from algotui.run.player import Player
 
-    def events():
-        with open_recording(recording) as stream:
-            yield from read_events(stream)
-
-    raise typer.Exit(play(Player(events(), speed=pace), lambda: None, theme, paused))
+    notes: list[str] = []
+    reader = RecordingReader(recording, notes.append)
+    raise typer.Exit(play(Player(reader, speed=pace), "", theme, paused, notes))
 
 
 def check_theme(theme: str | None) -> None:
@@ -229,11 +234,12 @@ def check_theme(theme: str | None) -> None:
         raise UserError(f"--theme {theme!r}: choose one of {', '.join(names)}")
 
 
-def play(player, codec, theme: str | None, paused: bool) -> int:  # noqa: ANN001
-    """Open the app on ``player`` and return its exit code."""
+def play(player, run_id: str, theme: str | None, paused: bool, notes=None) -> int:  # noqa: ANN001
+    """Open the app on ``player`` and return its exit code. ``notes`` collects what a reader
+    found wrong with a recording; the app shows each as a notice."""
     from algotui.tui.app import AlgoApp
 
-    app = AlgoApp(player, codec=codec, theme=theme, start_paused=paused)
+    app = AlgoApp(player, theme=theme, start_paused=paused, run_id=run_id, notes=notes)
     result = app.run()
     return app.return_code or result or 0
 

@@ -3,8 +3,8 @@
 What it measures, all in one run of this script:
 
 1. ``null sink``: algotui's built-in ``sma_cross`` (fast=10, slow=20) over N bars, draining
-   ``Backtest.stream()`` (the engine's event stream, as the app and the recorder read it: runs
-   of candles as bar ranges, the other events as snapshots) into nothing. Timed from
+   ``Backtest.stream()`` (the engine's event stream, as the app and the recorder read it: batches
+   of candles as array slices, the other events as small records) into nothing. Timed from
    ``Backtest()`` construction to the end. ``sma_cross`` declares its crossing bars
    (``wake_on``), so the engine passes over the bars between them in bulk; the ``next() on
    every bar`` row runs the same strategy with that declaration dropped, as any strategy
@@ -190,12 +190,13 @@ def case_record(folder: Path, tmp: Path, bars: int) -> dict[str, Any]:
     path = tmp / f"run-{os.getpid()}.jsonl"
     t0 = time.perf_counter()
     bt = Backtest(df, BUILTINS["sma_cross"], {"fast": FAST, "slow": SLOW})
-    rec = Recorder(path)
+    rec = Recorder(path, bt.run_id)
     private = 0  # the renderer child's own memory, looked at now and then
     for k, e in enumerate(bt.stream()):
-        rec.write(bt.codec, e)
-        if k % 4096 == 0 and bt.codec._child is not None:
-            private = max(private, private_kib(bt.codec._child.pid))
+        rec.write(e)
+        child = getattr(bt.columns, "_child", None)
+        if k % 4096 == 0 and child is not None:
+            private = max(private, private_kib(child.pid))
     rec.close()
     seconds = time.perf_counter() - t0
     result = _algotui_result(bt, seconds)

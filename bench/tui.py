@@ -57,7 +57,7 @@ async def measure(n: int, seconds: float, speed: float | None = None) -> dict[st
     ``seconds``."""
     bt = Backtest(minute_bars(n + (1_000_000 if speed is None else 20_000)), BUILTINS["sma_cross"])
     source = EngineProcess(bt) if can_fork() else bt.stream()  # as `algotui run` does
-    app = AlgoApp(Player(source, speed=speed), codec=lambda: bt.codec)
+    app = AlgoApp(Player(source, speed=speed), run_id=bt.run_id)
     frames: list[float] = []
     pending_keys: list[float] = []
     latencies: list[float] = []

@@ -31,7 +31,7 @@ def make_app(
     bt = Backtest(load_source("sample"), strategy or BUILTINS["sma_cross"], params)
     items = {"events": bt.events, "stream": bt.stream, "child": lambda: EngineProcess(bt)}
     player = Player(items[source](), speed=speed)
-    return AlgoApp(player, codec=lambda: bt.codec, start_paused=paused)
+    return AlgoApp(player, run_id=bt.run_id, start_paused=paused)
 
 
 SOURCES = [
@@ -136,8 +136,8 @@ async def test_pan_zoom_follow_and_volume() -> None:
         assert chart.bars_per_column > zoom
         await pilot.press("right_square_bracket", "right_square_bracket")
         assert chart.bars_per_column < zoom
-        await pilot.press("left")
-        assert chart.offset > 0
+        await pilot.press("less_than_sign")
+        assert chart.offset > 0 and not app.state.rewound, "< pans; the state stays"
         await pilot.press("end")
         assert chart.offset == 0
         volume = chart.show_volume
@@ -231,7 +231,7 @@ async def test_no_color_runs_to_the_end_with_readable_markers(monkeypatch) -> No
     assert app.no_color
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.state.done)
-        await pilot.press("left", "left", "left")
+        await pilot.press("less_than_sign", "less_than_sign", "less_than_sign")
         await pilot.pause(0.2)
         text = screen_text(app)
         assert "DONE" in text

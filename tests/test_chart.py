@@ -24,7 +24,7 @@ MARKER_GLYPHS = {"long_entry": "▲", "short_entry": "▼", "exit": "✕"}
 @cache
 def _run(strategy: str) -> tuple[list[Any], Any]:
     bt = Backtest(load_source("sample"), BUILTINS[strategy])
-    return list(bt.events()), bt.codec
+    return list(bt.events()), None
 
 
 def run_state(strategy: str = "sma_cross", bars: int | None = None) -> RunState:
@@ -32,16 +32,16 @@ def run_state(strategy: str = "sma_cross", bars: int | None = None) -> RunState:
     events, codec = _run(strategy)
     state = RunState()
     if bars is None:
-        state.apply(events, codec)
+        state.apply(events)
         return state
     seen = 0
     for i, event in enumerate(events):
         if event.type == "candle":
             if seen == bars:
-                state.apply(events[:i], codec)
+                state.apply(events[:i])
                 return state
             seen += 1
-    state.apply(events, codec)
+    state.apply(events)
     return state
 
 
@@ -160,8 +160,8 @@ async def test_follow_mode_keeps_the_newest_bar_in_view() -> None:
         assert state.times[-1][:10] in lines(chart)[0]
         assert "FOLLOW" in lines(chart)[0]
         # Feed the rest of the run: the view moves along.
-        cut = next(i for i, e in enumerate(events) if e.type == "candle" and e.data == 300)
-        state.apply(events[cut:], codec)
+        cut = next(i for i, e in enumerate(events) if e.type == "candle" and e.bar == 300)
+        state.apply(events[cut:])
         assert chart.refresh_if_changed()
         assert chart.visible_range[1] == state.bars - 1 == 781
         assert state.times[-1][:10] in lines(chart)[0]
@@ -178,8 +178,8 @@ async def test_pan_back_then_follow() -> None:
         assert chart.visible_range[1] == 399 - 25
         assert "PAN -25" in lines(chart)[0]
         # New bars arrive: the panned view stays where it is.
-        cut = next(i for i, e in enumerate(events) if e.type == "candle" and e.data == 400)
-        state.apply(events[cut : cut + 60], codec)
+        cut = next(i for i, e in enumerate(events) if e.type == "candle" and e.bar == 400)
+        state.apply(events[cut : cut + 60])
         assert chart.visible_range[1] == 399 - 25
         assert chart.offset == state.bars - 1 - (399 - 25)
         chart.follow()
@@ -334,8 +334,8 @@ async def test_refresh_only_when_something_changed() -> None:
         equity.refresh_if_changed()
         assert not chart.refresh_if_changed()
         assert not equity.refresh_if_changed()
-        cut = next(i for i, e in enumerate(events) if e.type == "candle" and e.data == 100)
-        state.apply(events[cut : cut + 10], codec)
+        cut = next(i for i, e in enumerate(events) if e.type == "candle" and e.bar == 100)
+        state.apply(events[cut : cut + 10])
         assert chart.refresh_if_changed() and equity.refresh_if_changed()
         assert not chart.refresh_if_changed()
         chart.zoom_out()

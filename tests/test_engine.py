@@ -1,6 +1,7 @@
 """The engine's conventions, one story each: fills, sizing, brackets, look-ahead, failures."""
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 from algotui.engine import BUILTINS, Backtest, LookAheadError, Strategy, load_strategy
 from algotui.errors import StrategyError, UserError
 from algotui.feed import load_source
+from algotui.protocol.encode import Encoder
 
 
 def bars(rows: list[tuple[float, float, float, float]], freq: str = "D") -> pd.DataFrame:
@@ -383,7 +385,10 @@ def test_a_trailing_stop_set_on_an_open_trade_is_honoured() -> None:
 def test_candle_lines_match_candle_dicts_across_blocks() -> None:
     import json
 
-    from algotui.protocol.codec import Codec, Event
+    from algotui.engine.backtest import epoch_seconds
+    from algotui.protocol.candle_text import RunColumns
+    from algotui.protocol.encode import Encoder
+    from algotui.protocol.records import Candles
 
     n = 80_000
     index = pd.date_range("1969-12-31 23:59:58", periods=n, freq="37s")
@@ -394,24 +399,33 @@ def test_candle_lines_match_candle_dicts_across_blocks() -> None:
     ind = price.copy()
     ind[:3] = [np.nan, np.inf, -0.0]
     ohlcv = (price, price * 1.01, price * 0.99, price.tolist(), volume)
-    codec = Codec("r1", index, ohlcv, [("SMA(3)", ind), ('x"y', price / 3)])
+    columns = RunColumns("r1", epoch_seconds(index), ohlcv, ["SMA(3)", 'x"y'], [ind, price / 3])
+    encode = Encoder("r1")
+
+    def alone(b: Candles) -> Candles:  # the same values, without the run's columns
+        ohlcv = (b.open, b.high, b.low, b.close, b.volume)
+        return Candles(b.seq, b.bar, b.time, ohlcv, b.names, b.indicators, b.total)
+
     expected_stamps = np.datetime_as_string(index.values.astype("datetime64[s]"), unit="s")
     # a run across the block boundary is the same text as its candles one by one
-    run = codec.lines(Event("candles", 5, (8_180, 8_200)))
-    one_by_one = "".join(codec.to_json(Event("candle", 5 + k, 8_180 + k)) + "\n" for k in range(20))
-    assert run == one_by_one
+    run = encode.lines(columns.batch(5, 8_180, 8_200))
+    one_by_one = "".join(
+        encode.lines(alone(columns.batch(5 + k, 8_180 + k, 8_181 + k))) for k in range(20)
+    )
+    assert run == one_by_one == encode.lines(alone(columns.batch(5, 8_180, 8_200)))
     for i in [*range(8), 8_191, 8_192, 32_767, 32_768, n - 1]:
-        line = codec.to_json(Event("candle", 9, i))
+        batch = columns.batch(9, i, i + 1)
+        line = encode.lines(batch)
         parsed = json.loads(line)
-        assert parsed == codec.to_dict(Event("candle", 9, i))
-        assert parsed["timestamp"] == codec.stamp(i) == expected_stamps[i]
+        assert parsed == encode.to_dict(batch)[0] == encode.to_dict(alone(batch))[0]
+        assert parsed["timestamp"] == expected_stamps[i]
         assert parsed["open"] == price[i] and parsed["volume"] == volume[i]
         assert isinstance(parsed["open"], float) and isinstance(parsed["volume"], float)
         assert parsed["bar_number"] == i + 1
-    first = json.loads(codec.to_json(Event("candle", 1, 0)))
+    first = json.loads(encode.lines(columns.batch(1, 0, 1)))
     assert first["indicators"] == {"SMA(3)": None, 'x"y': 100.0 / 3}
-    assert json.loads(codec.to_json(Event("candle", 1, 1)))["indicators"]["SMA(3)"] is None
-    assert json.loads(codec.to_json(Event("candle", 1, 2)))["indicators"]["SMA(3)"] == 0.0
+    assert json.loads(encode.lines(columns.batch(1, 1, 2)))["indicators"]["SMA(3)"] is None
+    assert json.loads(encode.lines(columns.batch(1, 2, 3)))["indicators"]["SMA(3)"] == 0.0
 
 
 def test_trades_carry_the_excursions_their_events_show() -> None:
@@ -422,7 +436,7 @@ def test_trades_carry_the_excursions_their_events_show() -> None:
     events = [e for e in bt.events() if e.type == "trade"]
     assert len(events) == len(bt.broker.closed) > 5
     for event, trade in zip(events, bt.broker.closed, strict=True):
-        assert (event.data["mfe"], event.data["mae"]) == (trade.mfe, trade.mae)
+        assert (event.mfe, event.mae) == (trade.mfe, trade.mae)
         highs = bt.data["High"].iloc[trade.entry_bar : trade.exit_bar + 1]
         lows = bt.data["Low"].iloc[trade.entry_bar : trade.exit_bar + 1]
         up = (highs.max() / trade.entry_price - 1) * 100  # the best and worst moves up
@@ -473,8 +487,13 @@ def _walk(n: int, seed: int, drift: float = 0.0) -> pd.DataFrame:
     )
 
 
+def _dicts(d: Any) -> list[dict]:
+    return d if isinstance(d, list) else [d]
+
+
 def _everything(bt: Backtest) -> tuple[list, np.ndarray]:
-    events = [bt.codec.to_dict(e) if bt.codec else e for e in bt.events()]
+    encode = Encoder(bt.run_id)
+    events = [d for e in bt.stream() for d in _dicts(encode.to_dict(e))]
     for e in events:
         e.pop("run_id", None)
         if e["type"] == "metadata":
@@ -602,7 +621,8 @@ def test_live_drawdown_is_measured_from_the_highest_equity_so_far(cls, params, o
     """The engine works out the running peak from stretches of bars at a time; every equity
     event must still show the drawdown from the highest equity of any bar so far."""
     bt = Backtest(_walk(4000, seed=5, drift=0.0002), cls, params, cash=10_000, **options)
-    events = [bt.codec.to_dict(e) for e in bt.events() if e.type == "equity"]
+    encode = Encoder(bt.run_id)
+    events = [encode.to_dict(e) for e in bt.events() if e.type == "equity"]
     curve = bt.equity_curve
     peaks = np.maximum.accumulate(np.maximum(curve, 10_000.0))
     assert len(events) > 20
@@ -622,6 +642,6 @@ class FastThenSlow(Strategy):
 
 def test_a_strategy_that_turns_slow_shows_each_slow_bar_as_it_ends() -> None:
     bt = Backtest(_walk(12, seed=1), FastThenSlow, emit_every=1000)
-    runs = [e.data for e in bt.stream() if e.type == "candles"]
+    runs = [(e.bar, e.bar + len(e)) for e in bt.stream() if e.type == "candle"]
     late = [(a, b) for a, b in runs if b > 6]
     assert late and all(b - a == 1 for a, b in late), runs

@@ -9,6 +9,7 @@ import pytest
 from algotui.cli import main
 from algotui.engine import Backtest, load_strategy
 from algotui.feed import load_source
+from algotui.protocol.encode import Encoder
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BRACKETS = EXAMPLES / "breakout_with_brackets.py"
@@ -33,7 +34,8 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def backtest(path: Path) -> tuple[Backtest, list[dict]]:
     """The example run to the end on the sample, with default parameters, and its signals."""
     bt = Backtest(load_source("sample"), load_strategy(str(path)), {})
-    signals = [event.data for event in bt.events() if event.type == "signal"]
+    encode = Encoder(bt.run_id)
+    signals = [encode.to_dict(event) for event in bt.events() if event.type == "signal"]
     assert bt.status == "completed", bt.error_message
     return bt, signals
 

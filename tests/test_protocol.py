@@ -22,9 +22,11 @@ from jsonschema.exceptions import best_match
 from algotui.cli import main as cli_main
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
-from algotui.protocol.codec import EVENT_TYPES, RAW_TYPES, read_events
-from algotui.protocol.codec import Event as EngineEvent
-from algotui.run.recorder import Recorder, open_recording
+from algotui.protocol.encode import Encoder
+from algotui.protocol.fields import EVENT_TYPES
+from algotui.protocol.read import open_recording, read_events
+from algotui.protocol.records import Candles
+from algotui.run.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "docs" / "protocol.schema.json"
@@ -48,6 +50,9 @@ class Bracketed(Strategy):
         if self.orders:
             return
         if self.position:
+            trade = self.trades[0]
+            if self.i - trade.entry_bar == 4 and trade.is_long:  # trail the stop, once
+                trade.sl = max(trade.sl, trade.entry_price * (1 - self.stop / 2))
             if self.i - self.trades[0].entry_bar >= self.patience:
                 self.close(reason="patience ran out")
             return
@@ -154,25 +159,28 @@ def sample() -> pd.DataFrame:
 
 
 def run_events(bt: Backtest) -> list[Event]:
-    """Drain ``bt``'s stream as the recorder does and check every form of each event agrees:
-    the recorder's text of a stream item (templates, candles rendered a block at a time), the
-    single-event JSON of each event it holds, and its dict."""
+    """Drain ``bt``'s records as the recorder does and check every form of each event agrees:
+    the recorder's text of a record (candles from the run's columns, a block at a time), the
+    text of each candle rendered alone from its own values, and the dicts."""
     out = []
-    for item in bt.stream():
-        codec = bt.codec
-        if item.type == "candles":
-            a, b = item.data
-            single = [EngineEvent("candle", item.seq + k, a + k) for k in range(b - a)]
-        elif item.type in RAW_TYPES:
-            single = [EngineEvent(item.type, item.seq, codec.payload(item))]
+    encode = Encoder(bt.run_id)
+    for record in bt.stream():
+        text = encode.lines(record)
+        dicts = encode.to_dict(record)
+        if isinstance(record, Candles):
+            alone = Candles(*[getattr(record, k) for k in ("seq", "bar", "time")],
+                            (record.open, record.high, record.low, record.close, record.volume),
+                            record.names, record.indicators, record.total)  # fmt: skip
+            assert encode.lines(alone) == text, "a batch's text is the same from its own values"
+            singles = "".join(encode.lines(record.part(k, k + 1)) for k in range(len(record)))
+            assert singles == text
         else:
-            single = [item]
-        lines = [codec.to_json(event) for event in single]
-        assert codec.lines(item) == "".join(line + "\n" for line in lines)
-        for event, line in zip(single, lines, strict=True):
-            assert "\n" not in line
+            dicts = [dicts]
+        lines = text.splitlines()
+        assert len(lines) == len(dicts)
+        for line, d in zip(lines, dicts, strict=True):
             obj = json.loads(line)
-            assert obj == codec.to_dict(event), f"to_json and to_dict disagree on {line[:200]}"
+            assert obj == d, f"the JSON and the dict disagree on {line[:200]}"
             out.append(obj)
     return out
 
@@ -233,6 +241,7 @@ def check_stream(events: list[Event], *, finished: bool = True) -> dict[str, Any
     stats_bars: list[int] = []
     exit_bars: set[int] = set()
     next_id = 1
+    moves: list[Event] = []
     last_stats = last_equity = None
     k = 0
     while k < len(body):
@@ -289,6 +298,14 @@ def check_stream(events: list[Event], *, finished: bool = True) -> dict[str, Any
                 closed.append(trade)
                 exit_bars.add(bar)
                 k += 1
+        elif t == "levels":
+            assert phase == "fills", f"seq {e['seq']}: levels after its bar's stats/equity"
+            assert (e["bar_number"], e["timestamp"]) == (bar, stamp)
+            entry = entries[e["trade_id"]]  # the trade is open
+            moved = (e["stop_loss"], e["take_profit"])
+            assert moved != (entry["stop_loss"], entry["take_profit"]), "levels only on a move"
+            entries[e["trade_id"]] = {**entry, "stop_loss": moved[0], "take_profit": moved[1]}
+            moves.append(e)
         elif t == "trade":
             pytest.fail(f"seq {e['seq']}: a trade event without its EXIT signal")
         elif t == "stats":
@@ -299,6 +316,7 @@ def check_stream(events: list[Event], *, finished: bool = True) -> dict[str, Any
             assert eq["type"] == "equity", "stats is followed by equity"
             assert (eq["bar_number"], eq["timestamp"]) == (bar, stamp)
             assert (e["equity"], e["drawdown"]) == (eq["equity"], eq["drawdown"])
+            assert e["bar_number"] == bar
             assert eq["cash"] == eq["equity"] - e["position"] * close
             assert e["total_trades"] == len(closed)
             assert e["winning_trades"] == sum(t["pnl"] > 0 for t in closed)
@@ -352,6 +370,7 @@ def check_stream(events: list[Event], *, finished: bool = True) -> dict[str, Any
         "stats_bars": stats_bars,
         "closed": closed,
         "exit_bars": exit_bars,
+        "moves": moves,
         "types": set(types),
     }
 
@@ -462,6 +481,7 @@ def test_bracketed_strategy_shows_every_event_and_exit(validator, sample) -> Non
     assert_valid(validator, events)
     seen = check_stream(events)
     assert seen["types"] == set(EVENT_TYPES) - {"error"}
+    assert seen["moves"], "a trailed stop is sent as a levels event"
     reasons = {t["exit_reason"] for t in seen["closed"]}
     assert {"signal", "stop_loss", "take_profit"} <= reasons
     assert {t["direction"] for t in seen["closed"]} == {"long", "short"}
@@ -633,9 +653,9 @@ def test_cli_recording(tmp_path, validator, sample, capsys, name, args, params, 
 def test_torn_last_line_is_skipped(tmp_path, sample) -> None:
     path = tmp_path / "torn.jsonl"
     bt = Backtest(sample, BUILTINS["sma_cross"], emit_every=50)
-    with Recorder(path) as recorder:
+    with Recorder(path, bt.run_id) as recorder:
         for event in bt.events():
-            recorder.write(bt.codec, event)
+            recorder.write(event)
     data = path.read_bytes()
     lines = data.splitlines(keepends=True)
     full = [json.loads(line) for line in lines]
@@ -650,9 +670,9 @@ def test_torn_last_line_is_skipped(tmp_path, sample) -> None:
 def test_torn_gzip_recording_reads_a_prefix(tmp_path, sample) -> None:
     path = tmp_path / "torn.jsonl.gz"
     bt = Backtest(sample, BUILTINS["sma_cross"], emit_every=50)
-    with Recorder(path) as recorder:
+    with Recorder(path, bt.run_id) as recorder:
         for event in bt.events():
-            recorder.write(bt.codec, event)
+            recorder.write(event)
     data = path.read_bytes()
     full = [json.loads(line) for line in gzip.decompress(data).splitlines()]
     for fraction in (0.3, 0.7):
@@ -693,7 +713,7 @@ def _lines_so_far(path: Path) -> int:
         return 0
     if path.suffix == ".gz":
         with open_recording(path) as f:
-            return f.read().count("\n")
+            return f.read().count(b"\n")
     return path.read_bytes().count(b"\n")
 
 
@@ -753,7 +773,7 @@ def _complete_lines(path: Path) -> list[Event]:
     """Every newline-terminated line parsed; an unterminated (torn) tail is left out."""
     if path.suffix == ".gz":
         with open_recording(path) as f:
-            text = f.read()
+            text = f.read().decode()
     else:
         text = path.read_bytes().decode()
     *lines, tail = text.split("\n")
@@ -830,9 +850,10 @@ def _minute_walk(n: int, seed: int) -> pd.DataFrame:
 
 def _in_process_text(df: pd.DataFrame) -> str:
     bt = Backtest(df, BUILTINS["macd_cross"], run_id="same")
+    encode = Encoder(bt.run_id)
     parts = []
     for item in bt.stream():
-        parts.append(bt.codec.lines(item))
+        parts.append(encode.lines(item))
     return "".join(parts)
 
 
@@ -842,14 +863,14 @@ def _recorded(df: pd.DataFrame, path: Path, kill_child_after: int | None = None)
 
     bt = Backtest(df, BUILTINS["macd_cross"], run_id="same")
     pids = []
-    with Recorder(path) as recorder:
+    with Recorder(path, bt.run_id) as recorder:
         for item in bt.stream():
-            recorder.write(bt.codec, item)
-            child = bt.codec._child
+            recorder.write(item)
+            child = bt.columns._child
             if child is not None and child.pid not in pids:
                 pids.append(child.pid)
-            if kill_child_after is not None and item.type == "candles":
-                if item.data[1] > kill_child_after and child is not None:
+            if kill_child_after is not None and isinstance(item, Candles):
+                if item.bar + len(item) > kill_child_after and child is not None:
                     os.kill(child.pid, signal.SIGKILL)
                     kill_child_after = None
     return pids
@@ -887,10 +908,10 @@ def test_a_renderer_child_that_dies_is_taken_over_in_process(tmp_path) -> None:
 
 def test_a_short_recording_renders_in_process(tmp_path, sample) -> None:
     bt = Backtest(sample, BUILTINS["sma_cross"])
-    with Recorder(tmp_path / "short.jsonl") as recorder:
+    with Recorder(tmp_path / "short.jsonl", bt.run_id) as recorder:
         for item in bt.stream():
-            recorder.write(bt.codec, item)
-            assert bt.codec._child is None
+            recorder.write(item)
+            assert bt.columns._child is None
 
 
 class Tiny(Strategy):
@@ -925,9 +946,9 @@ def test_tiny_prices_and_non_ascii_text_read_back_exactly(tmp_path) -> None:
     assert candles[-1]["indicators"]["Δ SMA(5)"] == pytest.approx(close[-5:].mean(), rel=1e-12)
     path = tmp_path / "tiny.jsonl"
     bt = Backtest(df, Tiny, cash=1.0, run_id="tiny")
-    with Recorder(path) as recorder:
+    with Recorder(path, bt.run_id) as recorder:
         for item in bt.stream():
-            recorder.write(bt.codec, item)
+            recorder.write(item)
     with open_recording(path) as f:
         assert strip(list(read_events(f))) == strip(events)
 
@@ -952,9 +973,9 @@ def test_numpy_numbers_and_huge_parameters_are_recorded(tmp_path) -> None:
     )
     path = tmp_path / "trail.jsonl"
     bt = Backtest(df, TrailingNumpyStop)
-    with Recorder(path) as recorder:
+    with Recorder(path, bt.run_id) as recorder:
         for item in bt.stream():
-            recorder.write(bt.codec, item)
+            recorder.write(item)
     with open_recording(path) as f:
         events = list(read_events(f))
     assert events[0]["params"]["huge"] == 123456789012345678901234
@@ -974,9 +995,9 @@ class BadBytes(Strategy):
 def test_an_error_message_that_is_not_valid_utf8_is_still_recorded(tmp_path) -> None:
     path = tmp_path / "bad.jsonl"
     bt = Backtest(load_source("sample"), BadBytes)
-    with Recorder(path) as recorder:
+    with Recorder(path, bt.run_id) as recorder:
         for item in bt.stream():
-            recorder.write(bt.codec, item)
+            recorder.write(item)
     with open_recording(path) as f:
         events = list(read_events(f))
     assert (
@@ -989,18 +1010,18 @@ def test_an_error_message_that_is_not_valid_utf8_is_still_recorded(tmp_path) -> 
 def test_a_stuck_renderer_child_is_given_up_on(tmp_path, monkeypatch) -> None:
     import os
 
-    from algotui.protocol import codec as codec_module
+    from algotui.protocol import candle_text
 
     parent = os.getpid()
-    render = codec_module.Codec._render_block
+    render = candle_text.RunColumns.render
 
     def stuck_in_child(self, block):
         if os.getpid() != parent and block >= 2:
             time.sleep(60)  # the child hangs (say, on a lock it inherited)
         return render(self, block)
 
-    monkeypatch.setattr(codec_module.Codec, "_render_block", stuck_in_child)
-    monkeypatch.setattr(codec_module, "RENDER_TIMEOUT", 0.5)
+    monkeypatch.setattr(candle_text.RunColumns, "render", stuck_in_child)
+    monkeypatch.setattr(candle_text, "RENDER_TIMEOUT", 0.5)
     df = _minute_walk(45_000, seed=13)
     path = tmp_path / "stuck.jsonl"
     pids = _recorded(df, path)

@@ -7,9 +7,8 @@ import pytest
 from algotui.cli import main
 from algotui.engine import BUILTINS, Backtest
 from algotui.feed import load_source
-from algotui.protocol.codec import read_events
+from algotui.protocol.read import RecordingReader
 from algotui.run.player import Player
-from algotui.run.recorder import open_recording
 from algotui.tui.app import AlgoApp
 
 
@@ -36,13 +35,10 @@ async def test_replay_shows_what_the_live_run_showed(tmp_path, capsys, name) -> 
     path = tmp_path / name
     record(path, capsys)
 
-    def events():
-        with open_recording(path) as stream:
-            yield from read_events(stream)
-
-    replayed = (await finish(AlgoApp(Player(events(), speed=50), start_paused=True))).state
+    replayed = AlgoApp(Player(RecordingReader(path), speed=50), start_paused=True)
+    replayed = (await finish(replayed)).state
     bt = Backtest(load_source("sample"), BUILTINS["rsi_reversion"], {"allow_short": True})
-    live = (await finish(AlgoApp(Player(bt.events(), speed=50), codec=lambda: bt.codec))).state
+    live = (await finish(AlgoApp(Player(bt.events(), speed=50), run_id=bt.run_id))).state
 
     assert replayed.bars == live.bars == 782
     assert replayed.close[:782].tolist() == live.close[:782].tolist()

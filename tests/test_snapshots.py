@@ -28,7 +28,7 @@ class FailsAtBar60(Strategy):
 
 def app_for(strategy: type[Strategy], **params) -> AlgoApp:
     bt = Backtest(load_source("sample"), strategy, params, run_id="snapshot")
-    return AlgoApp(Player(bt.events(), speed=20), codec=lambda: bt.codec, start_paused=True)
+    return AlgoApp(Player(bt.events(), speed=20), run_id=bt.run_id, start_paused=True)
 
 
 async def settle(pilot, cond, timeout: float = 20.0) -> None:

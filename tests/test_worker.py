@@ -12,13 +12,15 @@ from test_protocol import FailsAtBar50
 
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
+from algotui.protocol.encode import Encoder
 from algotui.run.process import EngineProcess, can_fork
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
 
 
 def lines(bt: Backtest, items) -> list[str]:  # noqa: ANN001
-    return [bt.codec.lines(item) for item in items]
+    encode = Encoder(bt.run_id)
+    return [encode.lines(item) for item in items]
 
 
 @pytest.mark.parametrize("name", ["sma_cross", "rsi_reversion"])
@@ -31,13 +33,13 @@ def test_child_stream_is_the_same_as_in_process(name: str) -> None:
     strip = [x for x in expected if '"type":"metadata"' not in x]
     assert [x for x in got if '"type":"metadata"' not in x] == strip
     assert there.status == "completed" and there.metrics == here.metrics
-    assert there.codec is not None and there.bars_done == len(data)
+    assert there.bars_done == len(data)
 
 
 def test_child_failure_is_reported_here() -> None:
     bt = Backtest(load_source("sample"), FailsAtBar50)
     items = list(EngineProcess(bt))
-    assert items[-1].type == "error" and "boom at bar 50" in items[-1].data["message"]
+    assert items[-1].type == "error" and "boom at bar 50" in items[-1].message
     assert bt.status == "failed" and "boom at bar 50" in bt.error_message
     assert "raise ValueError" in bt.error_details and "test_protocol.py" in bt.error_details
 
@@ -64,7 +66,7 @@ async def test_the_app_shows_a_child_failure() -> None:
 
     for _ in range(3):  # the first frame may come before or after the child's first batch
         bt = Backtest(load_source("sample"), FailsAtBar50)
-        app = AlgoApp(Player(EngineProcess(bt), speed=None), codec=lambda bt=bt: bt.codec)
+        app = AlgoApp(Player(EngineProcess(bt), speed=None), run_id=bt.run_id)
         async with app.run_test(size=(120, 40)) as pilot:
             while not app.state.done:
                 await pilot.pause(0.05)
@@ -78,13 +80,11 @@ def test_live_signals_read_like_a_list_of_dicts() -> None:
     from algotui.view.state import RunState
 
     bt = Backtest(load_source("sample"), BUILTINS["sma_cross"])
-    state = RunState()
-    state.apply(list(EngineProcess(bt)), bt.codec)
-    expected = [
-        e.data
-        for e in Backtest(load_source("sample"), BUILTINS["sma_cross"]).events()
-        if e.type == "signal"
-    ]
+    state = RunState(bt.run_id)
+    state.apply(list(EngineProcess(bt)))
+    here = Backtest(load_source("sample"), BUILTINS["sma_cross"], run_id=bt.run_id)
+    encode = Encoder(bt.run_id)
+    expected = [encode.to_dict(e) for e in here.events() if e.type == "signal"]
     assert len(state.signals) == len(expected) > 4
     assert [s["price"] for s in state.signals] == [s["price"] for s in expected]
     assert state.signals[-1] == expected[-1] and state.signals[1:3] == expected[1:3]
@@ -136,10 +136,10 @@ def test_the_events_of_a_bar_are_not_held_back_by_a_slow_next_bar() -> None:
     # bar 3 (index 3): its entry fill at the open; its candle and signal go out together
     # once its next() returns, 0.4 s before bar 4's next() ends
     candle3 = next(
-        t for item, t in arrived if item.type == "candles" and item.data[0] <= 3 < item.data[1]
+        t for item, t in arrived if item.type == "candle" and item.bar <= 3 < item.bar + len(item)
     )
     candle4 = next(
-        t for item, t in arrived if item.type == "candles" and item.data[0] <= 4 < item.data[1]
+        t for item, t in arrived if item.type == "candle" and item.bar <= 4 < item.bar + len(item)
     )
     signal3 = next(t for item, t in arrived if item.type == "signal")
     assert candle4 - candle3 > 0.3, "bar 4 really came later"

@@ -5,13 +5,10 @@ from algotui.engine.builtin import BUILTINS
 from algotui.engine.loader import load_strategy
 from algotui.engine.strategy import Indicator, LookAheadError, Strategy
 from algotui.engine.trade import Trade
-from algotui.protocol.codec import Codec, Event
 
 __all__ = [
     "BUILTINS",
     "Backtest",
-    "Codec",
-    "Event",
     "Indicator",
     "LookAheadError",
     "Strategy",

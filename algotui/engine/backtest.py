@@ -24,19 +24,25 @@ import numpy as np
 import pandas as pd
 
 from algotui.engine.broker import Broker
-from algotui.engine.stats import compute_stats
+from algotui.engine.excursions import excursions, spans_reduce
+from algotui.engine.stats import compute_stats, ticks
 from algotui.engine.strategy import Strategy
 from algotui.engine.trade import Trade
 from algotui.errors import UserError
-from algotui.protocol.codec import (
-    PROTOCOL_VERSION,
-    RAW_TYPES,
-    Codec,
-    Event,
-    clean,
-    excursions,
-    iso,
-    spans_reduce,
+from algotui.protocol.candle_text import RunColumns
+from algotui.protocol.encode import Stamps, clean
+from algotui.protocol.fields import PROTOCOL_VERSION
+from algotui.protocol.records import (
+    Candles,
+    Complete,
+    EquityPoint,
+    Failure,
+    Levels,
+    Metadata,
+    Record,
+    Signal,
+    Stats,
+    TradeRecord,
 )
 
 FILL_MODES = ("next-open", "close")
@@ -112,27 +118,29 @@ class Backtest:
         self.error_details = ""  # the user's own frames, for an exception in their code
         self.stopped_reason = ""
         self.metrics: dict[str, Any] | None = None
-        self.codec: Codec | None = None
+        self.columns: RunColumns | None = None
         self.strategy: Strategy | None = None
         self.broker: Broker | None = None
         self.equity_curve: np.ndarray | None = None  # equity per bar, once the run ends
         self.bars_done = 0
 
+    @property
+    def strategy_name(self) -> str:
+        """The strategy's ``name`` attribute, or its class name."""
+        return getattr(self.strategy_cls, "name", None) or self.strategy_cls.__name__
+
     # -- the run -------------------------------------------------------------------------------
 
-    def stream(self) -> Iterator[Event]:
-        """Run the backtest, yielding the engine's compact event stream as it happens.
+    def stream(self) -> Iterator[Record]:
+        """Run the backtest, yielding its events by value as they happen.
 
-        The stream holds the same protocol events as :meth:`events` in the same order, in a
-        cheaper form: consecutive candles come as one ``candles`` item whose data is the
-        range ``(a, b)`` of bar indexes (its events numbered from its ``seq`` on, one per
-        bar), and ``signal``/``trade``/``stats``/``equity`` carry snapshots that
-        :meth:`Codec.payload` expands. A run of candles is cut at every other event and after
-        at most :data:`RUN_BARS` bars, so every bar is yielded as soon as something follows it.
+        Consecutive candles come as one :class:`~algotui.protocol.records.Candles` batch
+        (slices of the run's columns), cut at every other event, after at most
+        :data:`RUN_BARS` bars, and once :data:`RUN_SECONDS` old (a slow strategy's bars show
+        as they end); every other event is a small record.
         """
         df = self.data
         n = len(df)
-        index = df.index
         # Memoryviews of the DataFrame's own columns: Python floats on indexing, as fast as a
         # list, and no copy of the bars.
         o, h, lo, c, v = bar_columns(df)
@@ -148,46 +156,37 @@ class Backtest:
             fractional=self.strategy_cls.fractional,
         )
         self.status = "running"
-        ohlcv = (o, h, lo, c, v)
+        times = epoch_seconds(df.index)
         try:
             strategy = self.strategy = self.strategy_cls(broker, df, self.params)
             strategy.init()
             strategy._in_init = False
             inds = strategy.indicators
-            self.codec = Codec(
-                self.run_id, index, ohlcv, [(x.name, x._full) for x in inds], self.cash
-            )
         except (Exception, SystemExit) as exc:  # the user's init() failed: report, then stop
-            self.codec = Codec(self.run_id, index, ohlcv, [], self.cash)
-            yield Event("metadata", 0, self._metadata([]))
+            self.columns = RunColumns(self.run_id, times, (o, h, lo, c, v), (), ())
+            yield self._metadata([])
             yield self._fail(1, exc, "init")
             return
-        yield Event("metadata", 0, self._metadata(inds))
-        seq = 1
-
+        columns = self.columns = RunColumns(
+            self.run_id, times, (o, h, lo, c, v), [x.name for x in inds], [x._full for x in inds]
+        )
+        yield self._metadata(inds)
+        out = _Emitter(self, columns, times)
         ledger = _Ledger(self.cash)  # the account after each bar with a fill: equity per bar
         clock = strategy._clock
         orders = broker.orders
         fills = broker.fills
         next_ = strategy.next
         wake = strategy._wake
+        quiet = None
         if wake is not None:  # next() runs on its wake bars; quiet stretches go in bulk
             next_ = _gated(next_, wake, clock, n)
-            wake_bars = [*wake.tolist(), n]
-            w = 0  # wake_bars[w] is the next wake bar at or after the current bar
+            quiet = _QuietStretches(wake, c, n)
         bars = iter(range(n))  # jumped ahead (``__setstate__``) past bars that go in bulk
         close_fill = self.fill == "close"
         close_at_end = self.close_at_end
-        every = self.emit_every
         last = n - 1
-        next_emit = 0  # the next bar with stats/equity: every `every` bars, and the last bar
-        run_from = 0  # the first bar of the pending run of candles
-        cut = 0  # the bar after which the pending run goes out at the latest
-        peak = self.cash
         out_of_money = False
-        stats = _Tally()
-        new = tuple.__new__
-        flushed = perf_counter()
         ticker = _Ticker(RUN_SECONDS / 2)
         tick = ticker.flag  # raised every 10 ms: time to look at the pending run's age
         i = -1
@@ -195,30 +194,16 @@ class Backtest:
         cash, units, cost = broker.cash, broker.units, broker.cost
         try:
             for i in bars:
-                if wake is not None and not orders and not broker.has_brackets:
-                    while wake_bars[w] < i:
-                        w += 1
-                    stop = min(wake_bars[w], cut, last)
+                if quiet is not None and not orders and not broker.has_brackets:
+                    stop = quiet.end(i, cash, units, cost, min(out.cut, last), out)
                     if stop > i:
-                        # Nothing pending and next() asleep: on bars i..stop-1 nothing can
-                        # happen but equity moving with the close (the ledger has it).
-                        if not units:
-                            if cash > peak:
-                                peak = cash
-                            bars.__setstate__(stop)
-                            continue
-                        top, bottom = max(c[i:stop]), min(c[i:stop])
-                        if units < 0:
-                            top, bottom = bottom, top
-                        # The same float operations as bar by bar: the extremes of equity
-                        # are at the extremes of the close.
-                        if cash + units * bottom - cost > 0:
-                            high = cash + units * top - cost
-                            if high > peak:
-                                peak = high
-                            bars.__setstate__(stop)
-                            continue
-                        # else the money runs out in there: bar by bar, to find the bar
+                        bars.__setstate__(stop)
+                        continue
+                if tick[0] and out.run_from < i:
+                    # Before a bar that may be slow: bars done a while ago go out first.
+                    tick[0] = False
+                    yield from out.aged(i)
+                # -- the bar: fills at its open, the strategy, fills at its close, equity --
                 if orders or broker.has_brackets:
                     broker.process_open(i)
                     cash, units, cost = broker.cash, broker.units, broker.cost
@@ -236,63 +221,31 @@ class Backtest:
                     broker.close_all(i, c[i], "end", "out of money")
                     cash, units, cost = broker.cash, broker.units, broker.cost
                     eq = cash
-                    next_emit = cut = i
+                    out.stop_at(i)
                     self.stopped_reason = (
-                        f"out of money at bar {i + 1} ({self.codec.stamp(i)}): "
+                        f"out of money at bar {i + 1} ({out.stamp(times[i])}): "
                         f"equity fell to {eq:.2f}"
                     )
-                if eq > peak:
-                    peak = eq
-                if not fills and i != cut:
-                    # A slow strategy still shows its bars as they happen: a run that is
-                    # RUN_SECONDS old goes out, looked at whenever the ticker has ticked.
-                    if not tick[0]:
-                        continue
-                    tick[0] = False
-                    if perf_counter() - flushed < RUN_SECONDS:
-                        continue
-                flushed = perf_counter()
-                yield new(Event, ("candles", seq, (run_from, i + 1)))
-                seq += i + 1 - run_from
-                run_from = i + 1
-                emit = i == next_emit
+                if eq > out.peak:
+                    out.peak = eq
                 if fills:
                     ledger.note(i, cash, units, cost)
-                    for fill in fills:
-                        t = fill.trade
-                        yield new(Event, ("signal", seq, (fill, t.sl, t.tp)))
-                        seq += 1
-                        if fill.exit:
-                            emit = True
-                            stats.add(t)
-                            a, b = t.entry_bar, t.exit_bar + 1  # for the strategy to read
-                            t.mfe, t.mae = excursions(
-                                t.entry_price, t.is_long, max(h[a:b]), min(lo[a:b])
-                            )
-                            yield new(Event, ("trade", seq, t))
-                            seq += 1
-                    fills.clear()
-                if emit:
-                    if i == next_emit:
-                        next_emit = min(next_emit + every, last)
-                    units = broker.units
-                    s = (stats.total, stats.wins, stats.losses, stats.pnl)
-                    yield new(Event, ("stats", seq, (*s, eq, peak, len(broker.trades), units)))
-                    yield new(Event, ("equity", seq + 1, (i, eq, peak, eq - units * c[i])))
-                    seq += 2
+                # -- its events --
+                if fills or i == out.cut or broker.trades and out.levels_moved(broker.trades):
+                    yield from out.bar(i, eq, broker)
                     if out_of_money:
                         break
-                cut = min(next_emit, i + RUN_BARS)
+                elif tick[0]:
+                    tick[0] = False
+                    yield from out.aged(i + 1)
         except (Exception, SystemExit) as exc:
             self.bars_done = i + 1
             # Bar i failed (in next(), or the broker's work on it): the bars before it are done.
             if fills:  # its fills at the open happened: its account is the one to go on with
                 ledger.note(i, cash, units, cost)
             self.equity_curve = ledger.curve(c, i)
-            if run_from < i:  # bars done whose candles have not gone out yet
-                yield new(Event, ("candles", seq, (run_from, i)))
-                seq += i - run_from
-            yield self._fail(seq, exc, "next")
+            yield from out.candles(i)
+            yield self._fail(out.seq, exc, "next")
             return
         finally:
             ticker.stop()
@@ -302,7 +255,7 @@ class Backtest:
         self.metrics = compute_stats(
             broker.closed,
             equity,
-            index[:done],
+            df.index[:done],
             np.asarray(c[:done]),
             self.cash,
             open_trades=broker.trades,
@@ -311,36 +264,21 @@ class Backtest:
             status="out_of_money" if out_of_money else "completed",
             stopped_reason=self.stopped_reason or None,
             rejected_orders=broker.rejected_orders,
-            open_trade_details=[self.codec.trade(t) for t in broker.trades],
+            open_trade_details=[out.trade_dict(t) for t in broker.trades],
         )
         self.metrics = clean(self.metrics)
         self.status = "completed"
-        yield Event(
-            "complete",
-            seq,
-            {"total_bars": done, "open_trades": len(broker.trades), "metrics": self.metrics},
-        )
+        yield Complete(out.seq, done, len(broker.trades), self.metrics)
 
-    def events(self) -> Iterator[Event]:
-        """Run the backtest, yielding each protocol event on its own as it happens.
-
-        A candle's data is its bar index (:meth:`Codec.candle` makes the payload); every other
-        event carries its payload dict. Sinks that keep up with the engine at full speed read
-        :meth:`stream` instead, which carries the same events in a cheaper form.
-        """
-        new = tuple.__new__
-        for event in self.stream():
-            kind = event.type
-            if kind == "candles":
-                a, b = event.data
-                seq = event.seq - a
-                for i in range(a, b):
-                    yield new(Event, ("candle", seq + i, i))
-            elif kind in RAW_TYPES:
-                assert self.codec is not None
-                yield new(Event, (kind, event.seq, self.codec.payload(event)))
+    def events(self) -> Iterator[Record]:
+        """Run the backtest, yielding one record per protocol event: candles one bar at a
+        time (batches of one), for tests and small sinks that want them so."""
+        for record in self.stream():
+            if isinstance(record, Candles) and len(record) > 1:
+                for k in range(len(record)):
+                    yield record.part(k, k + 1)
             else:
-                yield event
+                yield record
 
     def run(self) -> dict[str, Any]:
         """Run to the end with no sink and return the final metrics (raises on failure)."""
@@ -354,39 +292,253 @@ class Backtest:
 
     # -- payloads ------------------------------------------------------------------------------
 
-    def _metadata(self, inds: list) -> dict[str, Any]:
+    def _metadata(self, inds: list) -> Metadata:
         index = self.data.index
-        return clean(
-            {
-                "v": PROTOCOL_VERSION,
-                "symbol": self.symbol,
-                "source": self.source,
-                "interval": self.interval,
-                "start": iso(index[0]),
-                "end": iso(index[-1]),
-                "strategy": getattr(self.strategy_cls, "name", None) or self.strategy_cls.__name__,
-                "params": self.params,
-                "initial_balance": self.cash,
-                "commission": self.commission,
-                "commission_fixed": self.commission_fixed,
-                "slippage": self.slippage,
-                "fill": self.fill,
-                "total_bars": len(index),
-                "emit_every": self.emit_every,
-                "indicators": [
-                    {"name": x.name, "overlay": x.overlay, "levels": list(x.levels)} for x in inds
-                ],
-                "status": "running",
-                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            }
+        return Metadata(
+            0,
+            PROTOCOL_VERSION,
+            self.symbol,
+            self.source,
+            self.interval,
+            iso(index[0]),
+            iso(index[-1]),
+            self.strategy_name,
+            clean(self.params),
+            self.cash,
+            self.commission,
+            self.commission_fixed,
+            self.slippage,
+            self.fill,
+            len(index),
+            self.emit_every,
+            [{"name": x.name, "overlay": x.overlay, "levels": list(x.levels)} for x in inds],
+            "running",
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         )
 
-    def _fail(self, seq: int, exc: BaseException, where: str) -> Event:
+    def _fail(self, seq: int, exc: BaseException, where: str) -> Failure:
         self.status = "failed"
         self.error = exc
         self.error_message = describe_error(exc, where, self.strategy_cls)
         self.error_details = frames = user_frames(exc)
-        return Event("error", seq, {"message": self.error_message, "details": frames})
+        return Failure(seq, self.error_message, frames)
+
+
+def iso(ts: pd.Timestamp) -> str:
+    """A bar timestamp as ISO 8601 (seconds precision, no timezone: data is UTC or naive)."""
+    return ts.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
+    """The bar times as int64 epoch seconds (the protocol's precision)."""
+    values, per_second = ticks(index)
+    return values // per_second
+
+
+class _Emitter:
+    """When a run's events go out, and their records: the pending run of candles (cut at
+    every other event, after :data:`RUN_BARS` bars, when old), each fill's ``signal``, each
+    closed trade's ``trade``, moved levels, and ``stats`` + ``equity`` every ``emit_every``
+    bars, on every closed trade and on the last bar."""
+
+    def __init__(self, bt: "Backtest", columns: RunColumns, times: np.ndarray) -> None:
+        self.columns = columns
+        self.times = memoryview(np.ascontiguousarray(times))  # Python ints on indexing
+        self.closes = bt.broker._c if bt.broker is not None else ()
+        self.cash0 = bt.cash
+        self.every = bt.emit_every
+        self.last = columns.total - 1
+        self.seq = 1
+        self.run_from = 0  # the first bar of the pending run of candles
+        self.next_emit = 0  # the next bar with stats/equity
+        self.cut = 0  # the bar after which the pending run goes out at the latest
+        self.peak = bt.cash
+        self.flushed = perf_counter()
+        self.tally = _Tally()
+        self.known: dict[int, tuple] = {}  # trade id -> (sl, tp) last sent
+        self.stamp = _stamp
+
+    def stop_at(self, i: int) -> None:
+        """The run ends at bar ``i``: its stats and equity go out with it."""
+        self.next_emit = self.cut = i
+
+    def candles(self, b: int) -> list[Candles]:
+        """The pending run of candles up to bar ``b`` (exclusive), if any."""
+        a = self.run_from
+        if a >= b:
+            return []
+        self.run_from = b
+        seq = self.seq
+        self.seq += b - a
+        self.flushed = perf_counter()
+        return [self.columns.batch(seq, a, b)]
+
+    def aged(self, b: int) -> list[Candles]:
+        """The pending run up to bar ``b``, if it is :data:`RUN_SECONDS` old."""
+        if perf_counter() - self.flushed < RUN_SECONDS:
+            return []
+        return self.candles(b)
+
+    def levels_moved(self, trades: list[Trade]) -> bool:
+        """True when the strategy moved an open trade's stop-loss or take-profit."""
+        known = self.known
+        return any(known.get(t.trade_id) != (t.sl, t.tp) for t in trades)
+
+    def bar(self, i: int, eq: float, broker: Broker) -> list[Any]:
+        """Bar ``i``'s events (its candles first), the account at its close being ``eq``."""
+        out: list[Any] = self.candles(i + 1)
+        emit = i == self.next_emit
+        time = self.times[i]
+        for fill in broker.fills:
+            t = fill.trade
+            if fill.exit:
+                emit = True
+                out.append(self._signal(t, True, fill.reason, t.exit_bar, t.exit_price, time))
+                self.known.pop(t.trade_id, None)
+                self.tally.add(t)
+                a, b = t.entry_bar, t.exit_bar + 1  # for the strategy to read
+                t.mfe, t.mae = excursions(
+                    t.entry_price, t.is_long, max(broker._h[a:b]), min(broker._l[a:b])
+                )
+                out.append(self._trade(t))
+            else:
+                self.known[t.trade_id] = (t.sl, t.tp)
+                out.append(self._signal(t, False, fill.reason, t.entry_bar, t.entry_price, time))
+        broker.fills.clear()
+        for t in broker.trades:
+            levels = (t.sl, t.tp)
+            if self.known.get(t.trade_id, levels) != levels:
+                self.known[t.trade_id] = levels
+                out.append(Levels(self.seq, t.trade_id, time, i + 1, t.sl, t.tp))
+                self.seq += 1
+        if emit:
+            if i == self.next_emit:
+                self.next_emit = min(self.next_emit + self.every, self.last)
+            out += self._account(i, eq, broker)
+        self.cut = min(self.next_emit, i + RUN_BARS)
+        return out
+
+    def _signal(
+        self, t: Trade, exit_: bool, reason: str, bar: int, price: float, time: Any
+    ) -> Signal:
+        seq = self.seq
+        self.seq += 1
+        if exit_:
+            side = "SELL" if t.is_long else "BUY"
+            return Signal(
+                seq, time, "EXIT", side, price, t.size, t.trade_id, reason,
+                t.sl, t.tp, t.pnl, bar + 1, t.direction,
+            )  # fmt: skip
+        side = "BUY" if t.is_long else "SELL"
+        return Signal(
+            seq, time, "ENTRY", side, price, t.size, t.trade_id, reason,
+            t.sl, t.tp, None, bar + 1, t.direction,
+        )  # fmt: skip
+
+    def _trade(self, t: Trade) -> TradeRecord:
+        seq = self.seq
+        self.seq += 1
+        times = self.times
+        pnl = t.pnl
+        return TradeRecord(
+            seq, t.trade_id, t.direction, times[t.entry_bar], t.entry_price,
+            times[t.exit_bar], t.exit_price, t.size, pnl,
+            pnl / (t.entry_price * t.size) * 100.0, t.commission, t.exit_reason,
+            t.mfe, t.mae, t.exit_bar - t.entry_bar, t.entry_bar + 1, t.exit_bar + 1,
+            t.sl, t.tp, t.entry_reason,
+        )  # fmt: skip
+
+    def trade_dict(self, t: Trade) -> dict[str, Any]:
+        """A trade (open ones too) as the protocol writes it."""
+        closed = t.exit_bar is not None
+        times = self.times
+        return {
+            "trade_id": t.trade_id,
+            "direction": t.direction,
+            "entry_time": _stamp(times[t.entry_bar]),
+            "entry_price": t.entry_price,
+            "exit_time": _stamp(times[t.exit_bar]) if closed else None,
+            "exit_price": t.exit_price,
+            "size": t.size,
+            "pnl": t.pnl if closed else None,
+            "pnl_percent": t.pnl_percent if closed else None,
+            "commission": t.commission,
+            "exit_reason": t.exit_reason,
+            "mfe": t.mfe,
+            "mae": t.mae,
+            "bars_held": t.bars_held if closed else None,
+            "entry_bar": t.entry_bar + 1,
+            "exit_bar": t.exit_bar + 1 if closed else None,
+            "stop_loss": t.sl,
+            "take_profit": t.tp,
+            "entry_reason": t.entry_reason,
+        }
+
+    def _account(self, i: int, eq: float, broker: Broker) -> list[Any]:
+        seq = self.seq
+        self.seq += 2
+        s = self.tally
+        peak = self.peak
+        units = broker.units
+        drawdown = (peak - eq) * 100.0 / peak if peak > 0 else 0.0
+        win_rate = s.wins * 100.0 / s.total if s.total else 0.0
+        return [
+            Stats(
+                seq,
+                s.total,
+                s.wins,
+                s.losses,
+                win_rate,
+                eq - self.cash0,
+                s.pnl,
+                eq,
+                drawdown,
+                len(broker.trades),
+                units,
+                i + 1,
+            ),  # fmt: skip
+            EquityPoint(seq + 1, self.times[i], eq, eq - units * self.closes[i], drawdown, i + 1),
+        ]
+
+
+_stamp = Stamps()
+
+
+class _QuietStretches:
+    """Bars where nothing can happen but equity moving with the close: next() asleep (not a
+    wake bar), no order pending, no bracket. They pass in bulk; only the peak of equity
+    over them is needed, and it lies at an extreme of the close."""
+
+    def __init__(self, wake: np.ndarray, closes: Sequence[float], n: int) -> None:
+        self.wake_bars = [*wake.tolist(), n]
+        self.w = 0  # wake_bars[w] is the next wake bar at or after the current bar
+        self.closes = closes
+
+    def end(self, i: int, cash: float, units: float, cost: float, stop: int, out: _Emitter) -> int:
+        """The bar the quiet stretch from bar ``i`` ends at, going at most to ``stop`` (``i``:
+        no stretch); the equity peak over it goes into ``out``."""
+        wake_bars = self.wake_bars
+        while wake_bars[self.w] < i:
+            self.w += 1
+        stop = min(wake_bars[self.w], stop)
+        if stop <= i:
+            return i
+        if not units:
+            if cash > out.peak:
+                out.peak = cash
+            return stop
+        c = self.closes
+        top, bottom = max(c[i:stop]), min(c[i:stop])
+        if units < 0:
+            top, bottom = bottom, top
+        # The same float operations as bar by bar: the extremes of equity are at the
+        # extremes of the close.
+        if cash + units * bottom - cost > 0:
+            high = cash + units * top - cost
+            if high > out.peak:
+                out.peak = high
+            return stop
+        return i  # the money runs out in there: bar by bar, to find the bar
 
 
 def bar_columns(df: pd.DataFrame) -> tuple[memoryview, ...]:

@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from algotui.engine.trade import Trade
-from algotui.protocol.codec import ticks
 
 __all__ = ["compute_stats"]
 
@@ -284,3 +283,12 @@ def compute_stats(
         "max_consecutive_losses": _max_run(pnl < 0),
         "daily": daily,
     }
+
+
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def ticks(index: pd.DatetimeIndex) -> tuple[np.ndarray, int]:
+    """The index as int64 ticks of its own unit (a view, no copy) and the ticks per second."""
+    index = pd.DatetimeIndex(index)
+    return index.asi8, _PER_SECOND[index.unit]

@@ -1,9 +1,16 @@
-"""Headless runs: the event stream to a recording, a progress bar and a summary, no TUI."""
+"""Headless runs: a run's records to a recording, a progress bar and a summary, no app.
 
-import json
+Whatever stops a headless run (the end, a failure in the strategy, Ctrl-C, SIGTERM, a full
+disk), the recording is closed on a whole event and, unless the run completed, ends with an
+``error`` event; stderr gets one line saying what happened.
+"""
+
+import contextlib
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -13,7 +20,73 @@ from rich.table import Table
 from algotui.engine.backtest import Backtest
 from algotui.errors import UserError
 from algotui.format import money, num, pct
-from algotui.run.recorder import Recorder
+from algotui.protocol.records import Candles
+from algotui.run.recorder import Recorder, RecordingError
+
+
+class Interrupted(Exception):
+    """The user asked the run to stop (Ctrl-C, SIGTERM)."""
+
+
+class _Stop:
+    """The first Ctrl-C or SIGTERM asks the run to stop between two records (and says so at
+    once); a second one stops it at once, even inside a strategy's ``next()``."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.asked = ""
+        self._err = err
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Stop":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"algotui: stopping ({self.asked}); press Ctrl-C again to stop at once",
+                file=self._err,
+                flush=True,
+            )
+
+
+def drain(
+    records: Iterable[Any],
+    recorder: Recorder | None,
+    stop: _Stop,
+    progress: Callable[[int], None] | None = None,
+) -> str:
+    """Write every record to ``recorder`` until the end or a stop; how it stopped: ``""`` at
+    the end, else what stopped it (the recording then ends with an ``error`` event)."""
+    try:
+        for record in records:
+            if recorder is not None:
+                recorder.write(record)
+            if progress is not None and isinstance(record, Candles):
+                progress(record.bar + len(record))
+            if stop.asked:
+                raise Interrupted(stop.asked)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        how = stop.asked or "Ctrl-C"
+        if isinstance(exc, KeyboardInterrupt) and not stop.asked:
+            how = "Ctrl-C (a KeyboardInterrupt)"
+        if recorder is not None:
+            recorder.write_error("interrupted", f"stopped by the user ({how})")
+        return how
+    except RecordingError as exc:
+        if recorder is not None:
+            recorder.write_error("the recording could not be written", str(exc))
+        raise
+    return ""
 
 
 def run_headless(
@@ -21,78 +94,119 @@ def run_headless(
     *,
     record: Path | None = None,
     as_json: bool = False,
+    protected: list[Path] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    sinks: list[Callable[[Any], None]] | None = None,
 ) -> int:
     """Drain the backtest at full speed into ``record``; print a summary. Returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
     err_console = Console(file=err, highlight=False)
-    recorder = Recorder(record) if record else None
-    codec_write = recorder.write if recorder else None
-    total = len(bt.data)
-    progress = None
-    if err.isatty() and not as_json:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} bars"),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-        )
-        task = progress.add_task(f"{bt.symbol} {bt.strategy_cls.__name__}", total=total)
-        progress.start()
-    step = max(1, total // 200)
-    # Ctrl-C sets a flag checked between events, so no event is ever half written.
-    stop: list[bool] = []
-    previous = _catch_sigint(stop)
+    recorder = Recorder(record, bt.run_id, protected) if record else None
+    to_stdout = record is not None and _is_stdout(record)
+    bar = _progress(err, err_console, f"{bt.symbol} {bt.strategy_cls.__name__}", len(bt.data))
+    stopped = ""
     try:
-        shown = 0
-        for event in bt.stream():
-            if codec_write is not None:
-                codec_write(bt.codec, event)
-            if progress is not None and event.type == "candles":
-                done = event.data[1]
-                if done - shown >= step:
-                    progress.update(task, completed=done)
-                    shown = done
-            if stop:
-                break
+        # What the strategy prints goes to stderr: stdout is for the results (--json).
+        with _Stop(err) as stop, contextlib.redirect_stdout(err):
+            stopped = drain(_tee(bt.stream(), sinks), recorder, stop, bar)
+    except RecordingError as exc:
+        _close(recorder)
+        print(f"algotui: error: {exc}", file=err)
+        return 1
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        if progress is not None:
-            progress.stop()
-        if stop and recorder is not None:
-            recorder.write_line(
-                json.dumps(
-                    {
-                        "type": "error",
-                        "seq": recorder.last_seq + 1,
-                        "run_id": bt.run_id,
-                        "message": "interrupted",
-                        "details": "stopped by the user (Ctrl-C)",
-                    }
-                )
-            )
-        if recorder is not None:
-            recorder.close()
-    if stop:
-        err_console.print("algotui: interrupted; the recording holds every event so far")
+        if bar is not None:
+            bar(-1)
+        _close(recorder)
+    if stopped:
+        kept = "; the recording holds every event so far" if record else ""
+        print(f"algotui: interrupted ({stopped}){kept}", file=err)
         return 130
     if bt.status == "failed":
         kept = f" (the recording {record} ends with the error event)" if record else ""
         report_failure(bt, err, kept)
         return failure_code(bt)
     metrics = bt.metrics or {}
-    if as_json:
-        out.write(json.dumps(metrics, allow_nan=False) + "\n")
-    else:
-        print_summary(bt, metrics, out, record)
+    return write_results(bt, metrics, out, err, record, as_json, summary_to_err=to_stdout)
+
+
+def _tee(records: Iterable[Any], sinks: list[Callable[[Any], None]] | None) -> Iterator[Any]:
+    if not sinks:
+        yield from records
+        return
+    for record in records:
+        for sink in sinks:
+            sink(record)
+        yield record
+
+
+def _close(recorder: Recorder | None) -> None:
+    if recorder is not None:
+        recorder.close()
+
+
+def _is_stdout(path: Path) -> bool:
+    try:
+        return os.path.samefile(path, "/dev/stdout") or os.path.samefile(path, "/proc/self/fd/1")
+    except OSError:
+        return str(path) in ("/dev/stdout", "-")
+
+
+def write_results(
+    bt: Any,
+    metrics: dict[str, Any],
+    out: TextIO,
+    err: TextIO,
+    record: Path | None,
+    as_json: bool,
+    summary_to_err: bool = False,
+) -> int:
+    """The final metrics as JSON, or the summary table; 1 when stdout cannot be written."""
+    from algotui.protocol.encode import dumps
+
+    try:
+        if as_json:
+            out.write(dumps(metrics) + "\n")
+            out.flush()
+        else:
+            print_summary(bt, metrics, err if summary_to_err else out, record)
+    except (BrokenPipeError, OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"algotui: error: cannot write the results to stdout ({reason})", file=err)
+        return 1
     return 0
+
+
+def _progress(
+    err: TextIO, console: Console, title: str, total: int
+) -> Callable[[int], None] | None:
+    """A progress bar on stderr when it is a terminal: call with bars done, -1 to end it."""
+    if not err.isatty():
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} bars"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task(title, total=total)
+    progress.start()
+    step = max(1, total // 200)
+    shown = [0]
+
+    def update(done: int) -> None:
+        if done < 0:
+            progress.stop()
+        elif done - shown[0] >= step:
+            progress.update(task, completed=done)
+            shown[0] = done
+
+    return update
 
 
 def failure_code(bt: Backtest) -> int:
@@ -107,24 +221,17 @@ def report_failure(bt: Backtest, err: TextIO, note: str = "") -> None:
     print(f"algotui: run failed: {bt.error_message}{note}", file=err)
 
 
-def _catch_sigint(flag: list[bool]):  # noqa: ANN202 - a signal handler or None
-    """The first Ctrl-C sets ``flag`` (the run stops between events); a second one interrupts
-    at once. Returns the previous handler (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(*_: object) -> None:
-        if flag:
-            raise KeyboardInterrupt
-        flag.append(True)
-
-    return signal.signal(signal.SIGINT, handler)
+def summary_title(symbol: str, interval: str, strategy: str, params: dict[str, Any]) -> str:
+    """``SAMPLE 1d  sma_cross  fast=10 slow=20``."""
+    shown = " ".join(f"{k}={v}" for k, v in params.items())
+    return "  ".join(x for x in (f"{symbol} {interval}".strip(), strategy, shown) if x)
 
 
-def print_summary(bt: Backtest, m: dict[str, Any], out: TextIO, record: Path | None) -> None:
+def print_summary(bt: Any, m: dict[str, Any], out: TextIO, record: Path | None) -> None:
     """A table of the headline metrics."""
     console = Console(file=out, highlight=False)
-    table = Table(title=f"{bt.symbol} {bt.interval}  {bt.strategy_cls.__name__}  {bt.params}")
+    title = summary_title(bt.symbol, bt.interval, bt.strategy_name, bt.params)
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = [

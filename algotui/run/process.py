@@ -1,11 +1,10 @@
 """The engine in a child process, so that the app's interpreter keeps its time for drawing.
 
 A live run in the app plays :meth:`Backtest.stream` from a forked child: the child runs the
-backtest and sends its stream items through a pipe in small batches (at most a frame's worth
-of time apart); this process yields them again, unchanged, to the player. Candle runs still
-refer to bar indexes, which both processes share from the DataFrame loaded before the fork;
-the child sends the strategy's indicator values once, after ``init()``, so that this side
-can read candles from its own :class:`~algotui.protocol.codec.Codec`.
+backtest and sends its records through a pipe in batches (at most :data:`BATCH_SECONDS`
+apart); this process yields them again, by value, to the player. A batch's candles travel
+as one set of columns (one array per field for all its candle runs, not a few per run), and
+come out as :class:`~algotui.protocol.records.Candles` that are views of those columns.
 
 The pipe is the backpressure: when the player holds back (paused, paced), the pipe fills and
 the child waits. Where ``fork`` is not available the stream runs in this process instead.
@@ -21,8 +20,11 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from algotui.engine.backtest import Backtest, bar_columns
-from algotui.protocol.codec import Codec, Event, can_fork
+import numpy as np
+
+from algotui.engine.backtest import Backtest
+from algotui.protocol.candle_text import can_fork
+from algotui.protocol.records import Candles
 
 __all__ = ["EngineProcess", "can_fork"]
 
@@ -35,9 +37,9 @@ BATCH_SECONDS = 0.01
 class EngineProcess:
     """Iterates ``bt.stream()`` run in a child process; ``bt`` here learns what happened.
 
-    After the stream ends, ``bt.status``, ``bt.error_message``, ``bt.error_details``,
-    ``bt.metrics`` and ``bt.codec`` are set as if the run had happened in this process
-    (``bt.error`` is a :class:`~algotui.errors.UserError` for bad input, else None).
+    After the stream ends, ``bt.status``, ``bt.error_message``, ``bt.error_details`` and
+    ``bt.metrics`` are set as if the run had happened in this process (``bt.error`` is a
+    :class:`~algotui.errors.UserError` for bad input, else None).
     """
 
     def __init__(self, bt: Backtest) -> None:
@@ -49,39 +51,31 @@ class EngineProcess:
         self._proc.start()
         send.close()
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[Any]:
         for batch in self.batches():
             yield from batch
 
-    def batches(self) -> Iterator[list[Event]]:
-        """The stream, a batch of items at a time as the child sent them."""
+    def batches(self) -> Iterator[list[Any]]:
+        """The records, a batch at a time as the child sent them."""
         bt = self.bt
-        new = tuple.__new__
         try:
             while True:
                 try:
-                    batch = self._recv.recv()
+                    packed = self._recv.recv()
                 except (EOFError, OSError):
                     self._proc.join(1.0)
                     raise RuntimeError(
                         f"the engine process stopped unexpectedly (exit code {self._proc.exitcode})"
                     ) from None
-                out = []
-                for kind, seq, data in batch:
-                    if kind == "_indicators":
-                        df = bt.data
-                        bt.codec = Codec(bt.run_id, df.index, bar_columns(df), data, bt.cash)
-                        continue
-                    if kind == "_end":
-                        for name, value in data.items():
-                            setattr(bt, name, value)
-                        if out:
-                            yield out
-                        return
-                    if kind == "complete":
-                        bt.metrics = data["metrics"]
-                    out.append(new(Event, (kind, seq, data)))
-                yield out
+                if isinstance(packed, dict):  # how it ended
+                    for name, value in packed.items():
+                        setattr(bt, name, value)
+                    return
+                records = unpack(packed)
+                for record in records:
+                    if record.type == "complete":
+                        bt.metrics = record.metrics
+                yield records
         finally:
             self.close()
 
@@ -94,7 +88,7 @@ class EngineProcess:
 
 
 def _child(bt: Backtest, conn: Any) -> None:
-    """Run the backtest and send its stream, batched; then how it ended."""
+    """Run the backtest and send its records, batched; then how it ended."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app in the parent handles the keys
     # Daemonic only for the parent's bookkeeping (it is stopped when the app exits): a
     # strategy may start processes of its own, e.g. a multiprocessing.Pool in init().
@@ -107,39 +101,82 @@ def _child(bt: Backtest, conn: Any) -> None:
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
     out = _Batcher(conn)
     try:
-        for event in bt.stream():
-            if event.type == "metadata":  # the codec first: the app may read the metadata at once
-                assert bt.codec is not None
-                out.add(("_indicators", 0, [(n, v) for n, v in bt.codec._ind]), 0)
-            out.add(tuple(event), event.data[1] - event.data[0] if event.type == "candles" else 0)
+        for record in bt.stream():
+            out.add(record, len(record) if isinstance(record, Candles) else 0)
     except BaseException as exc:  # noqa: BLE001 - whatever ends the run, the parent hears of it
         bt.status = "failed"
         bt.error_message = bt.error_message or f"the engine failed: {type(exc).__name__}: {exc}"
         bt.error_details = bt.error_details or "".join(traceback.format_exception(exc))
     from algotui.errors import UserError
 
-    end = {
-        "status": bt.status,
-        "error_message": bt.error_message,
-        "error_details": bt.error_details,
-        # the message only: an exception object of the user's may not survive the pipe
-        "error": UserError(str(bt.error)) if isinstance(bt.error, UserError) else None,
-        "bars_done": bt.bars_done,
-        "stopped_reason": bt.stopped_reason,
-    }
-    out.add(("_end", 0, end), 0)
     out.close()
+    conn.send(
+        {
+            "status": bt.status,
+            "error_message": bt.error_message,
+            "error_details": bt.error_details,
+            # the message only: an exception object of the user's may not survive the pipe
+            "error": UserError(str(bt.error)) if isinstance(bt.error, UserError) else None,
+            "bars_done": bt.bars_done,
+            "stopped_reason": bt.stopped_reason,
+        }
+    )
     conn.close()
 
 
+def pack(records: list[Any]) -> tuple:
+    """A batch of records for the pipe: the candle runs' columns joined into one array per
+    field (a handful of arrays to pickle instead of a handful per run)."""
+    runs = [r for r in records if isinstance(r, Candles)]
+    if not runs:
+        return (records, None)
+    first = runs[0]
+    columns = [
+        np.concatenate([getattr(r, name) for r in runs])
+        for name in ("time", "open", "high", "low", "close", "volume")
+    ]
+    inds = [np.concatenate([r.indicators[k] for r in runs]) for k in range(len(first.names))]
+    heads = [(r.seq, r.bar, len(r)) if isinstance(r, Candles) else r for r in records]
+    return (heads, (columns, inds, first.names, first.total))
+
+
+def unpack(packed: tuple) -> list[Any]:
+    """The records of a packed batch; its candles are views of the batch's columns."""
+    heads, joined = packed
+    if joined is None:
+        return heads
+    (time, o, h, lo, c, v), inds, names, total = joined
+    out = []
+    at = 0
+    for head in heads:
+        if head.__class__ is tuple:
+            seq, bar, n = head
+            b = at + n
+            out.append(
+                Candles(
+                    seq,
+                    bar,
+                    time[at:b],
+                    (o[at:b], h[at:b], lo[at:b], c[at:b], v[at:b]),
+                    names,
+                    tuple(x[at:b] for x in inds),
+                    total,
+                )
+            )
+            at = b
+        else:
+            out.append(head)
+    return out
+
+
 class _Batcher:
-    """Collects stream items and sends them in batches: once a batch is full, or is
+    """Collects records and sends them in batches: once a batch is full, or is
     :data:`BATCH_SECONDS` old. A thread sends a batch left waiting (the last events of a bar
     before a slow strategy's next one), so nothing is held back longer than that."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self.batch: list[tuple] = []
+        self.batch: list[Any] = []
         self.bars = 0
         self.started = 0.0  # when the oldest unsent item came
         self.lock = threading.Lock()
@@ -148,7 +185,7 @@ class _Batcher:
         self.thread.daemon = True
         self.thread.start()
 
-    def add(self, item: tuple, bars: int) -> None:
+    def add(self, item: Any, bars: int) -> None:
         with self.lock:
             if not self.batch:
                 self.started = time.monotonic()
@@ -166,7 +203,7 @@ class _Batcher:
 
     def _send(self) -> None:
         if self.batch:
-            self.conn.send(self.batch)
+            self.conn.send(pack(self.batch))
             self.batch = []
             self.bars = 0
 

@@ -1,119 +1,166 @@
-"""The recorder sink: the event stream as JSON Lines, one write per event, crash-safe."""
+"""The recorder sink: a run's records as JSON Lines, one write per record, crash-safe."""
 
-import io
+import errno
+import os
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from algotui.errors import UserError
-from algotui.protocol.codec import Codec, Event
+from algotui.protocol.encode import Encoder, dumps
+from algotui.protocol.records import Candles
+
+
+class RecordingError(UserError):
+    """Writing the recording failed (a full disk, a file-size limit, a vanished folder)."""
+
+
+def check_target(path: Path, protected: list[Path]) -> None:
+    """Refuse a recording path that would destroy one of the user's files: an input (the data
+    file, the strategy file) or any existing file that is not a recording."""
+    for other in protected:
+        try:
+            same = path.exists() and other.exists() and os.path.samefile(path, other)
+        except OSError:
+            same = False
+        if same:
+            raise UserError(
+                f"--record {path}: that is the run's own input ({other}); record elsewhere"
+            )
+    if path.is_file() and path.stat().st_size > 0 and not _is_recording(path):
+        raise UserError(
+            f"--record {path}: the file exists and is not an algotui recording; "
+            "remove it or record to another name"
+        )
+
+
+def _is_recording(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    if path.suffix == ".gz":
+        return head[:2] == b"\x1f\x8b"
+    return head.startswith(b'{"type":"metadata"')
 
 
 class Recorder:
-    """Writes each event as one JSON line and hands it to the OS at once.
+    """Writes each record as JSON lines and hands them to the OS at once.
 
     Every completed event is in the file even if the process is killed a moment later: a plain
-    file gets one unbuffered ``write`` per item of the engine's stream (one event, or a run of
-    candles the engine has just finished); a ``.gz`` file is sync-flushed per item, so a reader
-    can decompress everything up to the last whole event.
+    file gets one unbuffered ``write`` per record (one event, or a run of candles the engine has
+    just finished); a ``.gz`` file is sync-flushed per record, so a reader can decompress
+    everything up to the last whole event. A write that fails (a full disk, a file-size limit)
+    cuts the file back to its last whole event and raises :class:`RecordingError`.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, run_id: str, protected: list[Path] | None = None) -> None:
         self.path = Path(path)
+        self.encoder = Encoder(run_id)
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise UserError(f"--record {path}: folder {folder} does not exist")
+        check_target(self.path, protected or [])
         try:
-            if self.path.parent and not self.path.parent.exists():
-                raise UserError(f"--record {path}: folder {self.path.parent} does not exist")
-            raw = open(self.path, "wb", buffering=0)  # noqa: SIM115 - closed in close()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError as exc:
             raise UserError(f"--record {path}: cannot write there ({exc.strerror})") from None
-        self._raw: IO[bytes] = raw
+        # a special file (a pipe, /dev/stdout) cannot be cut back; a regular one can
+        self._regular = os.path.isfile(self.path)
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self.path.suffix == ".gz" else None
         self.last_seq = -1
-        self._codec: Codec | None = None
+        self.size = 0  # bytes of whole events written
+        self.failed: RecordingError | None = None
+        self._columns: Any = None
 
-    def write(self, codec: Codec, event: Event) -> None:
-        """Append one engine stream item: one event, or a run of candles."""
-        if event.type == "candles":
-            if codec is not self._codec:  # a long run's candles render in a child, ahead
-                if self._codec is not None:
-                    self._codec.close()
-                self._codec = codec
-                codec.render_in_child()
-            a, b = event.data
-            self.last_seq = event.seq + b - a - 1
+    def write(self, record: Any) -> None:
+        """Append one record: one event, or a run of candles."""
+        if isinstance(record, Candles):
+            origin = record.origin
+            if origin is not None and origin is not self._columns:
+                # a long run's candle text renders a block ahead, in a child where it can
+                if self._columns is not None:
+                    self._columns.close()
+                self._columns = origin
+                origin.render_in_child()
+            self.last_seq = record.last_seq
         else:
-            self.last_seq = event.seq
-        self._write(codec.lines(event))
+            self.last_seq = record.seq
+        self._write(self.encoder.lines(record))
 
-    def write_line(self, line: str) -> None:
-        """Append one already-serialised event."""
-        self._write(line + "\n")
+    def write_error(self, message: str, details: str = "") -> None:
+        """End the recording with an ``error`` event (best effort on a failing disk)."""
+        self.last_seq = self.last_seq_written + 1
+        event = {
+            "type": "error",
+            "seq": self.last_seq,
+            "run_id": self.encoder.run_id,
+            "message": message,
+            "details": details,
+        }
+        failed, self.failed = self.failed, None  # after a cut back there may be room
+        try:
+            self._write(dumps(event) + "\n")
+        except RecordingError:
+            pass
+        if failed is not None:
+            self.failed = failed
 
     def _write(self, text: str) -> None:
+        if self.failed is not None:
+            raise self.failed
         data = text.encode()
         if self._zip is not None:
             data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
-        self._raw.write(data)
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self._cut_back()
+            reason = {
+                errno.ENOSPC: "the disk is full",
+                errno.EFBIG: "the file reached the size limit",
+                errno.EDQUOT: "the disk quota is used up",
+            }.get(exc.errno or 0, exc.strerror or str(exc))
+            self.failed = RecordingError(
+                f"--record {self.path}: writing failed: {reason}; the recording holds every "
+                f"event up to seq {self.last_seq_written}"
+            )
+            raise self.failed from None
+        self.size += len(data)
+        self.last_seq_written = self.last_seq
+
+    last_seq_written = -1
+
+    def _cut_back(self) -> None:
+        """Drop a torn end: the file ends with its last whole event again."""
+        if self._regular and self._zip is None:
+            try:
+                os.ftruncate(self._fd, self.size)
+                os.lseek(self._fd, self.size, os.SEEK_SET)
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Finish the file (the gzip trailer, for ``.gz``)."""
-        if self._codec is not None:
-            self._codec.close()
-            self._codec = None
-        if self._raw.closed:
+        if self._columns is not None:
+            self._columns.close()
+            self._columns = None
+        if self._fd < 0:
             return
-        if self._zip is not None:
-            self._raw.write(self._zip.flush(zlib.Z_FINISH))
-        self._raw.close()
+        try:
+            if self._zip is not None and self.failed is None:
+                os.write(self._fd, self._zip.flush(zlib.Z_FINISH))
+        except OSError:
+            pass
+        finally:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> "Recorder":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_recording(path: str | Path) -> IO[str]:
-    """Open a recording for reading, plain or gzip, tolerant of a torn end (a killed run)."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"no such recording: {path}")
-    if p.suffix == ".gz":
-        return io.TextIOWrapper(_TolerantGzip(p), encoding="utf-8")
-    return open(p, encoding="utf-8")  # noqa: SIM115 - the caller closes it
-
-
-class _TolerantGzip(io.RawIOBase):
-    """Reads a gzip file that may have been cut off mid-stream."""
-
-    def __init__(self, path: Path) -> None:
-        self._f = open(path, "rb")  # noqa: SIM115
-        self._d = zlib.decompressobj(31)
-        self._buf = b""
-        self._eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
-        while not self._buf and not self._eof:
-            chunk = self._f.read(65536)
-            if not chunk:
-                self._eof = True
-                try:
-                    self._buf = self._d.flush()
-                except zlib.error:
-                    pass
-                break
-            try:
-                self._buf = self._d.decompress(chunk)
-            except zlib.error:
-                self._eof = True
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()

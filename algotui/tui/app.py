@@ -11,7 +11,6 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from algotui.protocol.codec import Codec
-from algotui.run.player import Player
+from algotui.protocol.read import BadEvent
+from algotui.run.player import Playback, Player
 from algotui.tui.theming import DEFAULT_THEME, load_themes
 from algotui.tui.widgets.chart import CandleChart
 from algotui.tui.widgets.equity import EquityChart
@@ -103,9 +102,12 @@ class HelpScreen(ModalScreen[None]):
 HELP_ROWS = [
     ("space", "pause / resume"),
     ("n", "step one bar (pauses first)"),
-    ("right", "step one bar when paused at the newest; else pan"),
-    ("left", "pan back through history"),
-    ("end", "follow the newest bar again"),
+    ("left  right", "paused: seek a bar back / on (stats, trades, log as of it); else pan"),
+    ("<  >", "pan the chart back / on (the run stays where it is)"),
+    ("pgup  pgdn", "seek a screen back / on"),
+    ("home", "seek to the first bar"),
+    ("end", "the newest bar again (and follow it)"),
+    ("g", "go to a bar number or a date"),
     ("[  ]", "zoom out / in (bars per column)"),
     ("+  -", "double / halve the speed"),
     ("0", "maximum speed"),
@@ -166,8 +168,14 @@ class AlgoApp(App[int]):
         Binding("space", "toggle_pause", "Pause/Play"),
         Binding("n", "step", "Step"),
         Binding("right", "right", "Step/Pan", show=False, priority=True),
-        Binding("left", "pan(-8)", "Pan", show=False, priority=True),
-        Binding("end", "follow", "Follow", show=False),
+        Binding("left", "left", "Back/Pan", show=False, priority=True),
+        Binding("less_than_sign", "pan(-8)", "Pan back", show=False),
+        Binding("greater_than_sign", "pan(8)", "Pan on", show=False),
+        Binding("pageup", "seek_screen(-1)", "Back a screen", show=False),
+        Binding("pagedown", "seek_screen(1)", "On a screen", show=False),
+        Binding("home", "seek_first", "First bar", show=False),
+        Binding("end", "follow", "Newest", show=False),
+        Binding("g", "goto", "Go to", show=False),
         Binding("left_square_bracket", "zoom_out", "Zoom-", show=False),
         Binding("right_square_bracket", "zoom_in", "Zoom+", show=False),
         Binding("plus,equals_sign", "faster", "Faster"),
@@ -183,16 +191,20 @@ class AlgoApp(App[int]):
 
     def __init__(
         self,
-        player: Player,
+        player: Any,
         *,
-        codec: Callable[[], Codec | None] = lambda: None,
         theme: str | None = None,
         start_paused: bool = False,
+        run_id: str = "",
+        notes: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.player = player
-        self.state = RunState()
-        self._codec = codec
+        self.notes = notes if notes is not None else []  # problems a reader found, to show
+        self._noted = 0
+        self.state = RunState(run_id)
+        # The app drives the run only through its controls: a local player is wrapped with
+        # the run state, so that seeking back and playing on works the same for every source.
+        self.player = Playback(player, self.state) if isinstance(player, Player) else player
         self._themes = [t.name for t in load_themes()]
         for t in load_themes():
             self.register_theme(t)
@@ -208,7 +220,7 @@ class AlgoApp(App[int]):
         self._fast: Any = None
         self._slow: Any = None
         if start_paused:
-            player.pause()
+            self.player.pause()
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -295,14 +307,19 @@ class AlgoApp(App[int]):
                 return  # nothing has come for a while (paused, done): look less often
         if events:
             try:
-                self.state.apply(events, self._codec())
-            except (KeyError, ValueError, TypeError) as exc:  # a damaged recording
+                self.state.apply(events)
+            except (BadEvent, KeyError, ValueError, TypeError) as exc:  # a damaged stream
                 self.player.stop()
-                message = f"a malformed event in the stream ({type(exc).__name__}: {exc})"
-                self.state.apply([{"type": "error", "message": message}])
+                self.state.fail(f"a malformed event in the stream ({type(exc).__name__}: {exc})")
+        while self._noted < len(self.notes):
+            self.notify(self.notes[self._noted], title="Recording", severity="warning")
+            self._noted += 1
+        tick = getattr(self.player, "tick", None)
+        if tick is not None:
+            tick()
         if done and self.player.failure is not None and not self.state.failed:
             exc = self.player.failure
-            self.state.apply([{"type": "error", "message": f"{type(exc).__name__}: {exc}"}])
+            self.state.fail(f"{type(exc).__name__}: {exc}")
         now = time.monotonic()
         flat_out = self.player.speed is None or self.player.finishing
         settled = self.state.done or not events
@@ -319,7 +336,7 @@ class AlgoApp(App[int]):
         if self.state.failed:
             box = self.query_one("#error", Static)
             if not box.has_class("-shown"):
-                box.update(f"Run failed: {self.state.error.get('message', '')}")
+                box.update(f"Run failed: {(self.state.failure or {}).get('message', '')}")
                 box.add_class("-shown")
         if changed:
             self.frames += 1
@@ -335,7 +352,9 @@ class AlgoApp(App[int]):
 
     @property
     def run_state_label(self) -> str:
-        """RUNNING, PAUSED, DONE or FAILED."""
+        """RUNNING, PAUSED, DONE, FAILED, or REPLAY while an older bar than the newest is shown."""
+        if self.state.rewound:
+            return "REPLAY"
         if self.state.failed:
             return "FAILED"
         if self.state.done:
@@ -351,8 +370,11 @@ class AlgoApp(App[int]):
         speed_text = "max" if speed is None or self.player.finishing else f"{speed:g} bars/s"
         params = " ".join(f"{k}={v}" for k, v in (meta.get("params") or {}).items())
         color = {"FAILED": "$error", "DONE": "$success", "PAUSED": "$warning"}.get(label, "$accent")
+        where = ""
+        if self.state.rewound:
+            where = f"bar {self.state.bars:,} of {self.state.received:,}  [dim]|[/dim]  "
         text = (
-            f"[b {color}]{label:<7}[/]  [b]algotui[/b]  "
+            f"[b {color}]{label:<7}[/]  {where}[b]algotui[/b]  "
             f"{meta.get('symbol', '')} {meta.get('interval', '')}"
             f"  [dim]|[/dim]  {speed_text}  [dim]|[/dim]  {meta.get('strategy', '')} {params}"
         )
@@ -364,22 +386,33 @@ class AlgoApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         """Pause or resume the run."""
-        if not self.state.done:
+        if not self.state.done or self.state.rewound:
             self.player.toggle()
         self.frame()
 
     def action_step(self) -> None:
         """Advance one bar (pausing first)."""
-        if not self.state.done:
+        if not self.state.done or self.state.rewound:
             self.chart.follow()
             self.player.step()
 
+    # -- seeking: the run as of any bar --------------------------------------------------------
+
     def action_right(self) -> None:
-        """Step while paused at the newest bar; otherwise pan forward."""
-        if self.player.paused and self.chart.following and not self.state.done:
-            self.player.step()
+        """Paused: a bar on (through what was received, then the source's next bar);
+        playing: pan forward."""
+        if self.player.paused and not self.state.done or self.state.rewound:
+            self.seek(self.state.bars)
         else:
             self.chart.pan(8)
+        self.frame()
+
+    def action_left(self) -> None:
+        """Paused: a bar back; playing: pan back."""
+        if self.player.paused or self.state.done:
+            self.seek(self.state.bars - 2)
+        else:
+            self.chart.pan(-8)
         self.frame()
 
     def action_pan(self, columns: int) -> None:
@@ -387,9 +420,41 @@ class AlgoApp(App[int]):
         self.chart.pan(columns)
         self.frame()
 
+    def action_seek_screen(self, screens: int) -> None:
+        """Seek a screenful of bars back or on."""
+        self.seek(self.state.bars - 1 + screens * max(1, self.chart.visible_bars - 1))
+
+    def action_seek_first(self) -> None:
+        """Seek to the first bar."""
+        self.seek(0)
+
     def action_follow(self) -> None:
-        """Back to the newest bar."""
+        """Back to the newest bar, following it."""
+        self.state.follow()
         self.chart.follow()
+        self.frame()
+
+    def action_goto(self) -> None:
+        """Ask for a bar number or a date and seek there."""
+        from algotui.tui.screens.goto import GotoScreen
+
+        def chosen(bar: int | None) -> None:
+            if bar is not None:
+                self.seek(bar)
+
+        self.push_screen(GotoScreen(self.state), chosen)
+
+    def seek(self, bar: int) -> None:
+        """Show the run as of 0-based ``bar`` (pauses first)."""
+        if self.state.received == 0:
+            return
+        if not getattr(self.player, "can_control", True):
+            self.state.rewind(min(max(bar, 0), self.state.received - 1))
+            if not self.state.rewound:
+                self.state.follow()
+        else:
+            self.player.seek(max(0, bar))
+        self.chart.follow()  # the newest bar shown is the one sought
         self.frame()
 
     def action_zoom_in(self) -> None:

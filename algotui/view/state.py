@@ -1,19 +1,32 @@
-"""What a viewer knows about a run so far, built from the event stream alone.
+"""What a viewer knows about a run, built from its events alone, and rewindable to any bar.
 
-:class:`RunState` is fed events in order (engine :class:`~algotui.protocol.codec.Event` objects
-from a live run, or protocol dicts from a recording or a socket) and keeps what the panes draw:
-the bars so far, indicator series, signals, trades, the equity curve, the latest stats and the
-final metrics. It imports nothing from the UI; widgets read it on each frame and compare
-``version`` to know whether anything changed.
+:class:`RunState` is fed records in order (:mod:`algotui.protocol.records`: from the engine
+here, from the engine in a child process, from a recording, from a socket; protocol dicts are
+turned into records first) and keeps what the panes draw: the bars, indicator series,
+signals, markers, trades, open trades and their levels, the equity curve, the latest stats and
+the final metrics. It has one handler per event type and imports nothing from the UI; widgets
+read it on each frame and compare ``version`` to know whether anything changed.
+
+:meth:`RunState.rewind` puts the view back to any bar it has seen: everything it shows is
+then as of that bar (what came later is kept, out of sight), found by bisection over lists
+sorted by bar, and the open trades from a keyframe and the fills after it. :meth:`follow`
+shows the newest bar again.
 """
 
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from algotui.protocol.codec import RAW_TYPES, Codec, Event
+from algotui.protocol.encode import Encoder
+from algotui.protocol.read import record_of
+from algotui.protocol.records import Candles
+
+#: Open trades are remembered every this many fills and level moves (the keyframes of a
+#: rewind: the state at any bar is a keyframe plus at most this many changes).
+KEYFRAME_EVERY = 256
 
 
 @dataclass(slots=True)
@@ -39,334 +52,452 @@ class OpenTrade:
     take_profit: float | None
 
 
-class Times:
-    """Bar timestamps (ISO text): from the live run's codec, or kept from candle events."""
+class Shown:
+    """The first ``n`` records of a list, read as protocol dicts (made on first read: a live
+    run's signals are mostly never read, the log shows a screenful)."""
 
-    __slots__ = ("_state", "_list")
+    __slots__ = ("_items", "_dicts", "_n", "_encode")
+
+    def __init__(self, items: list[Any], dicts: list[Any], n: int, encode: Any) -> None:
+        self._items, self._dicts, self._n, self._encode = items, dicts, n, encode
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            return [self[k] for k in range(*key.indices(self._n))]
+        if key < 0:
+            key += self._n
+        if not 0 <= key < self._n:
+            raise IndexError("not shown")
+        dicts = self._dicts
+        while len(dicts) <= key:
+            dicts.append(None)
+        d = dicts[key]
+        if d is None:
+            d = dicts[key] = self._encode(self._items[key])
+        return d
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for k in range(self._n):
+            yield self[k]
+
+    def __bool__(self) -> bool:
+        return self._n > 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Shown | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Times:
+    """Bar times as ISO 8601 text, formatted on request from epoch seconds."""
+
+    __slots__ = ("_state",)
 
     def __init__(self, state: "RunState") -> None:
         self._state = state
-        self._list: list[str] = []
-
-    def append(self, stamp: str) -> None:
-        self._list.append(stamp)
 
     def __len__(self) -> int:
         return self._state.bars
 
     def __getitem__(self, key: int | slice) -> Any:
-        n = self._state.bars
-        codec = self._state._stamper
+        state = self._state
+        n = state.bars
         if isinstance(key, slice):
-            a, b, step = key.indices(n)
-            if codec is None:
-                return self._list[a:b:step]
-            return [codec(k) for k in range(a, b, step)]
+            return [state._encoder.stamp(t) for t in state._time[:n][key].tolist()]
         if key < 0:
             key += n
         if not 0 <= key < n:
             raise IndexError("no such bar yet")
-        return codec(key) if codec is not None else self._list[key]
-
-
-class Payloads:
-    """A list of events kept as they came: a live engine's compact events become their
-    protocol dicts only when read (most never are: the log shows a screenful)."""
-
-    __slots__ = ("_items", "_state")
-
-    def __init__(self, state: "RunState") -> None:
-        self._items: list[Any] = []
-        self._state = state
-
-    def append(self, item: Any) -> None:
-        self._items.append(item)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __getitem__(self, key: int | slice) -> Any:
-        if isinstance(key, slice):
-            return [self[k] for k in range(*key.indices(len(self._items)))]
-        item = self._items[key]
-        if isinstance(item, Event):
-            item = self._items[key] = self._state._payload(item)
-        return item
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for k in range(len(self._items)):
-            yield self[k]
-
-    def __bool__(self) -> bool:
-        return bool(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Payloads | list | tuple):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment] - a mutable sequence
+        return state._encoder.stamp(int(state._time[key]))
 
 
 class RunState:
-    """The run as seen through its events. ``bars`` counts candles received so far."""
+    """The run as seen through its events. ``bars`` counts the candles shown."""
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: str = "") -> None:
+        self.run_id = run_id
         self.meta: dict[str, Any] = {}
         self.total_bars = 0
-        self.bars = 0
+        self.received = 0  # candles received
+        self.cursor: int | None = None  # candles shown when rewound; None: the newest
         self.capacity = 0
         self.open = self.high = self.low = self.close = self.volume = np.zeros(0)
+        self._time = np.zeros(0, dtype=np.int64)
         self.times = Times(self)
         self.indicators: dict[str, np.ndarray] = {}
         self.overlay: dict[str, bool] = {}
-        self.signals = Payloads(self)
-        self.markers: list[Marker] = []
-        self.trades = Payloads(self)
-        self.open_trades: dict[int, OpenTrade] = {}
-        self.equity_bar: list[int] = []
-        self.equity: list[float] = []
-        self.drawdown: list[float] = []
-        self._stats_item: Any = {}
-        self.metrics: dict[str, Any] | None = None
-        self.error: dict[str, Any] | None = None
+        self.levels: dict[str, list[float]] = {}
+        self._names: tuple[str, ...] = ()
+        self._encoder = Encoder("")
+        # everything by bar (0-based), sorted: what a rewind bisects
+        self._signals: list[Any] = []
+        self._signal_dicts: list[Any] = []
+        self._signal_bars: list[int] = []
+        self._markers: list[Marker] = []
+        self._trades: list[Any] = []
+        self._trade_dicts: list[Any] = []
+        self._trade_bars: list[int] = []
+        self._changes: list[Any] = []  # signals and level moves, in order: the open trades
+        self._change_bars: list[int] = []
+        self._keyframes: list[dict[int, OpenTrade]] = [{}]
+        self._open: dict[int, OpenTrade] = {}
+        self.level_changes: list[dict[str, Any]] = []
+        self._equity_bar: list[int] = []
+        self._equity: list[float] = []
+        self._drawdown: list[float] = []
+        self._stats: list[Any] = []
+        self._stats_bars: list[int] = []
+        self._stats_dict: tuple[Any, dict[str, Any]] | None = None
+        self._metrics: dict[str, Any] | None = None
+        self._error: dict[str, Any] | None = None
         self.last_seq = -1
         self.version = 0
-        self._codec: Codec | None = None
-        self._stamper: Callable[[int], str] | None = None
-        self._live: tuple | None = None
-        self._live_inds: list[tuple[str, list[float]]] = []
+        self._view: dict[str, Any] = {}  # what a rewind shows, found once per rewind
 
-    # -- status --------------------------------------------------------------------------------
+    # -- what is shown -------------------------------------------------------------------------
+
+    @property
+    def bars(self) -> int:
+        """Candles shown: all received, or as many as the bar rewound to."""
+        return self.received if self.cursor is None else self.cursor
+
+    @bars.setter
+    def bars(self, n: int) -> None:  # for a state filled by hand (tests, benchmarks)
+        self.received = n
+        self.cursor = None
+
+    @property
+    def rewound(self) -> bool:
+        """True while an older bar than the newest is shown."""
+        return self.cursor is not None and self.cursor < self.received
+
+    def _count(self, bars: list[int]) -> int:
+        return len(bars) if self.cursor is None else bisect_right(bars, self.cursor - 1)
+
+    @property
+    def signals(self) -> Shown:
+        """The signals shown, as protocol dicts."""
+        n = self._count(self._signal_bars)
+        return Shown(self._signals, self._signal_dicts, n, self._encoder.to_dict)
+
+    @property
+    def markers(self) -> list[Marker]:
+        """A marker per fill shown."""
+        if self.cursor is None:
+            return self._markers
+        return self._markers[: self._count(self._signal_bars)]
+
+    @property
+    def trades(self) -> Shown:
+        """The closed trades shown, as protocol dicts."""
+        n = self._count(self._trade_bars)
+        return Shown(self._trades, self._trade_dicts, n, self._encoder.to_dict)
+
+    @property
+    def open_trades(self) -> dict[int, OpenTrade]:
+        """The trades open at the bar shown, with their levels then."""
+        if self.cursor is None:
+            return self._open
+        return self._view.setdefault("open", self._open_at(self._count(self._change_bars)))
+
+    @property
+    def equity_bar(self) -> list[int]:
+        if self.cursor is None:
+            return self._equity_bar
+        return self._equity_bar[: self._count(self._equity_bar)]
+
+    @equity_bar.setter
+    def equity_bar(self, values: list[int]) -> None:
+        self._equity_bar = values
+
+    @property
+    def equity(self) -> list[float]:
+        if self.cursor is None:
+            return self._equity
+        return self._equity[: self._count(self._equity_bar)]
+
+    @equity.setter
+    def equity(self, values: list[float]) -> None:
+        self._equity = values
+
+    @property
+    def drawdown(self) -> list[float]:
+        if self.cursor is None:
+            return self._drawdown
+        return self._drawdown[: self._count(self._equity_bar)]
+
+    @drawdown.setter
+    def drawdown(self, values: list[float]) -> None:
+        self._drawdown = values
 
     @property
     def stats(self) -> dict[str, Any]:
-        """The latest ``stats`` event's fields."""
-        if isinstance(self._stats_item, Event):
-            self._stats_item = self._payload(self._stats_item)
-        return self._stats_item
+        """The latest ``stats`` shown."""
+        n = self._count(self._stats_bars)
+        if not n:
+            return {}
+        record = self._stats[n - 1]
+        if self._stats_dict is None or self._stats_dict[0] is not record:
+            self._stats_dict = (record, self._encoder.to_dict(record))
+        return self._stats_dict[1]
 
-    def _payload(self, event: Event) -> dict[str, Any]:
-        assert self._codec is not None
-        return self._codec.payload(event, self._stamper)
+    @property
+    def at_end(self) -> bool:
+        """True when the bar shown is the newest."""
+        return self.cursor is None or self.cursor >= self.received
+
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        """The final metrics, once the run completed and its end is shown."""
+        return self._metrics if self.at_end else None
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The ``error`` event, once the run failed and its end is shown."""
+        return self._error if self.at_end else None
+
+    @property
+    def failure(self) -> dict[str, Any] | None:
+        """The ``error`` event, whatever bar is shown."""
+        return self._error
 
     @property
     def done(self) -> bool:
-        """True once the run completed or failed."""
-        return self.metrics is not None or self.error is not None
+        """True once the run completed or failed (whatever bar is shown)."""
+        return self._metrics is not None or self._error is not None
 
     @property
     def failed(self) -> bool:
         """True when the run ended with an ``error`` event."""
-        return self.error is not None
+        return self._error is not None
 
     @property
     def progress(self) -> float:
-        """Percent of bars received."""
+        """Percent of bars shown."""
         return self.bars * 100.0 / self.total_bars if self.total_bars else 0.0
 
     def time(self, bar: int) -> str:
         """ISO timestamp of bar ``bar`` (0-based)."""
         return self.times[bar]
 
-    # -- feeding -------------------------------------------------------------------------------
+    # -- moving through the run ----------------------------------------------------------------
 
-    def attach(self, codec: Codec) -> None:
-        """Read live candles straight from the engine's codec (no per-bar dicts)."""
-        self._codec = codec
-        self._stamper = codec.stamp
-        columns = (codec._o, codec._h, codec._l, codec._c, codec._v)
-        self._live = tuple(np.asarray(c, dtype=float) for c in columns)  # views, no copies
-        self._live_inds = [(name, np.asarray(v, dtype=float)) for name, v in codec._ind]
-
-    def apply(self, items: list[Any], codec: Codec | None = None) -> None:
-        """Apply a batch of events (engine stream items or protocol dicts), in order.
-
-        Live candles are copied from the engine's arrays as slices, one slice for all the bars
-        of the batch; a live engine's compact events are kept as they are until read.
-        """
-        if not items:
-            return
-        run_start = -1  # first bar index of the pending run of consecutive live candles
-        run_end = -1
-        for item in items:
-            if isinstance(item, Event):
-                kind = item.type
-                if self._codec is None and kind in _LIVE_TYPES:
-                    if codec is None:
-                        raise ValueError("a live event needs the run's codec")
-                    self.attach(codec)
-                if kind == "candles" or kind == "candle":
-                    if kind == "candle":
-                        a = item.data
-                        b = a + 1
-                    else:
-                        a, b = item.data
-                    if a == run_end:
-                        run_end = b
-                    else:
-                        if run_start >= 0:
-                            self._live_candles(run_start, run_end)
-                        run_start, run_end = a, b
-                    self.last_seq = item.seq + b - a - 1
-                    continue
-                self.last_seq = item.seq
-                data = item.data
-                if kind in RAW_TYPES and not isinstance(data, dict):
-                    _RAW_HANDLERS[kind](self, item)
-                    continue
-            else:
-                if run_start >= 0:  # a dict's handler may read the bars so far
-                    self._live_candles(run_start, run_end)
-                    run_start = run_end = -1
-                data = item
-                kind = item.get("type")
-                self.last_seq = item.get("seq", self.last_seq)
-            handler = _HANDLERS.get(kind)
-            if handler is not None:
-                handler(self, data)
-        if run_start >= 0:
-            self._live_candles(run_start, run_end)
+    def rewind(self, bar: int) -> None:
+        """Show the run as of 0-based ``bar`` (clamped to what was received)."""
+        self.cursor = max(0, min(bar + 1, self.received))
+        self._view = {}
         self.version += 1
 
-    # -- a live engine's compact events --------------------------------------------------------
+    def follow(self) -> None:
+        """Show the newest bar again (and every bar as it comes)."""
+        if self.cursor is not None:
+            self.cursor = None
+            self._view = {}
+            self.version += 1
 
-    def _raw_signal(self, event: Event) -> None:
-        fill, sl, tp = event.data
-        t = fill.trade
-        self.signals.append(event)
-        if fill.exit:
-            self.open_trades.pop(t.trade_id, None)
-            self.markers.append(Marker(t.exit_bar, t.exit_price, "exit", t.trade_id))
+    def _open_at(self, n: int) -> dict[int, OpenTrade]:
+        """The open trades after the first ``n`` fills and level moves."""
+        k = n // KEYFRAME_EVERY
+        trades = {tid: _copy(t) for tid, t in self._keyframes[k].items()}
+        for record in self._changes[k * KEYFRAME_EVERY : n]:
+            _change(trades, record)
+        return trades
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def apply(self, items: list[Any]) -> None:
+        """Apply a batch of records (or protocol dicts), in order."""
+        if not items:
             return
-        direction = "long" if t.is_long else "short"
-        bar, price = t.entry_bar, t.entry_price
-        self.open_trades[t.trade_id] = OpenTrade(t.trade_id, direction, price, bar, t.size, sl, tp)
-        self.markers.append(Marker(bar, price, f"{direction}_entry", t.trade_id))
+        handlers = _HANDLERS
+        for item in items:
+            if item.__class__ is dict:
+                if item.get("type") == "metadata":
+                    self.run_id = str(item.get("run_id") or self.run_id)
+                if "seq" not in item:  # a hand-made event: the next one
+                    item = {**item, "seq": self.last_seq + 1}
+                item = record_of(item)
+            handlers[item.type](self, item)
+        self._view = {}
+        self.version += 1
 
-    def _raw_trade(self, event: Event) -> None:
-        self.trades.append(event)
-
-    def _raw_stats(self, event: Event) -> None:
-        self._stats_item = event
-
-    def _raw_equity(self, event: Event) -> None:
-        i, eq, peak, _ = event.data
-        self.equity_bar.append(i)
-        self.equity.append(eq)
-        self.drawdown.append((peak - eq) * 100.0 / peak if peak > 0 else 0.0)
-
-    # -- handlers ------------------------------------------------------------------------------
-
-    def _metadata(self, d: dict[str, Any]) -> None:
-        self.meta = dict(d)
-        self.total_bars = int(d.get("total_bars") or 0)
-        self._grow(max(self.total_bars, 16))
-        for spec in d.get("indicators") or []:
-            self.overlay[spec["name"]] = bool(spec.get("overlay", True))
-            self.indicators[spec["name"]] = np.full(self.capacity, np.nan)
+    def _metadata(self, r: Any) -> None:
+        self._encoder = Encoder(self.run_id)
+        self.meta = self._encoder.to_dict(r)
+        self.last_seq = r.seq
+        self.total_bars = int(r.total_bars or 0)
+        # room for the whole run at once (up to a bound: a damaged total is not believed)
+        self._grow(max(min(self.total_bars, 2_000_000), 16))
+        specs = [x for x in r.indicators or [] if isinstance(x, dict)]
+        self._names = tuple(str(x.get("name")) for x in specs)
+        for spec in specs:
+            name = str(spec.get("name"))
+            self.overlay[name] = bool(spec.get("overlay", True))
+            self.levels[name] = list(spec.get("levels") or [])
+            self.indicators[name] = np.full(self.capacity, np.nan)
 
     def _grow(self, need: int) -> None:
         if need <= self.capacity:
             return
         cap = max(need, self.capacity * 2, 16)
+        n = self.received
 
         def grown(a: np.ndarray) -> np.ndarray:
             b = np.full(cap, np.nan)
-            b[: self.bars] = a[: self.bars]
+            b[:n] = a[:n]
             return b
 
         self.open, self.high, self.low = grown(self.open), grown(self.high), grown(self.low)
         self.close, self.volume = grown(self.close), grown(self.volume)
         self.indicators = {k: grown(v) for k, v in self.indicators.items()}
+        time = np.zeros(cap, dtype=np.int64)
+        time[:n] = self._time[:n]
+        self._time = time
         self.capacity = cap
 
-    def _live_candles(self, a: int, b: int) -> None:
-        """Bars ``a..b-1`` of the live run, copied as slices of the engine's arrays."""
-        n = self.bars
-        k = b - a
+    def _candles(self, batch: Candles) -> None:
+        n = self.received
+        k = len(batch)
         if n + k > self.capacity:
             self._grow(n + k)
-        for dest, src in zip(
-            (self.open, self.high, self.low, self.close, self.volume), self._live, strict=True
-        ):
-            dest[n : n + k] = src[a:b]
-        for name, values in self._live_inds:
-            self.indicators[name][n : n + k] = values[a:b]
-        self.bars = n + k
-
-    def _candle(self, d: dict[str, Any]) -> None:
-        n = self.bars
-        if n >= self.capacity:
-            self._grow(n + 1)
-        self.open[n] = d["open"]
-        self.high[n] = d["high"]
-        self.low[n] = d["low"]
-        self.close[n] = d["close"]
-        self.volume[n] = d.get("volume") or 0.0
-        for name, value in (d.get("indicators") or {}).items():
+        self._time[n : n + k] = batch.time
+        self.open[n : n + k] = batch.open
+        self.high[n : n + k] = batch.high
+        self.low[n : n + k] = batch.low
+        self.close[n : n + k] = batch.close
+        self.volume[n : n + k] = batch.volume
+        for name, values in zip(batch.names, batch.indicators, strict=True):
             series = self.indicators.get(name)
             if series is None:
                 series = self.indicators[name] = np.full(self.capacity, np.nan)
                 self.overlay.setdefault(name, True)
-            series[n] = np.nan if value is None else value
-        self.times.append(d["timestamp"])
-        self.bars = n + 1
+            series[n : n + k] = values
+        self.received = n + k
+        self.last_seq = batch.seq + k - 1
 
-    def _signal(self, d: dict[str, Any]) -> None:
-        self.signals.append(d)
-        bar = int(d.get("bar_number") or self.bars) - 1
-        tid = int(d["trade_id"])
-        if d["action"] == "ENTRY":
-            direction = d.get("direction") or ("long" if d["side"] == "BUY" else "short")
-            kind = "long_entry" if direction == "long" else "short_entry"
-            self.open_trades[tid] = OpenTrade(
-                tid,
-                direction,
-                float(d["price"]),
-                bar,
-                float(d["size"]),
-                d.get("stop_loss"),
-                d.get("take_profit"),
-            )
+    def _bar_of(self, bar_number: Any) -> int:
+        return int(bar_number) - 1 if bar_number else max(self.received - 1, 0)
+
+    def _signal(self, r: Any) -> None:
+        bar = self._bar_of(r.bar_number)
+        self._signals.append(r)
+        self._signal_bars.append(bar)
+        if r.action == "ENTRY":
+            long = r.direction == "long" if r.direction else r.side == "BUY"
+            kind = "long_entry" if long else "short_entry"
         else:
             kind = "exit"
-            self.open_trades.pop(tid, None)
-        self.markers.append(Marker(bar, float(d["price"]), kind, tid))
+        self._markers.append(Marker(bar, float(r.price), kind, int(r.trade_id)))
+        self._changed(r, bar)
+        self.last_seq = r.seq
 
-    def _trade(self, d: dict[str, Any]) -> None:
-        self.trades.append(d)
+    def _levels(self, r: Any) -> None:
+        bar = self._bar_of(r.bar_number)
+        self.level_changes.append(self._encoder.to_dict(r))
+        self._changed(r, bar)
+        self.last_seq = r.seq
 
-    def _stats(self, d: dict[str, Any]) -> None:
-        self._stats_item = d
+    def _changed(self, r: Any, bar: int) -> None:
+        """A fill or a level move: the open trades change (a keyframe every so often)."""
+        _change(self._open, r)
+        self._changes.append(r)
+        self._change_bars.append(bar)
+        if len(self._changes) % KEYFRAME_EVERY == 0:
+            self._keyframes.append({tid: _copy(t) for tid, t in self._open.items()})
 
-    def _equity(self, d: dict[str, Any]) -> None:
-        self.equity_bar.append(int(d.get("bar_number") or self.bars) - 1)
-        self.equity.append(float(d["equity"]))
-        self.drawdown.append(float(d.get("drawdown") or 0.0))
+    def _trade(self, r: Any) -> None:
+        self._trades.append(r)
+        self._trade_bars.append(self._bar_of(r.exit_bar))
+        self.last_seq = r.seq
 
-    def _complete(self, d: dict[str, Any]) -> None:
-        self.metrics = d.get("metrics") or {}
+    def _stats_event(self, r: Any) -> None:
+        self._stats.append(r)
+        self._stats_bars.append(self._bar_of(r.bar_number))
+        self.last_seq = r.seq
 
-    def _error(self, d: dict[str, Any]) -> None:
-        self.error = d
+    def _equity_event(self, r: Any) -> None:
+        self._equity_bar.append(self._bar_of(r.bar_number))
+        self._equity.append(float(r.equity))
+        self._drawdown.append(float(r.drawdown or 0.0))
+        self.last_seq = r.seq
+
+    def _complete(self, r: Any) -> None:
+        self._metrics = r.metrics if isinstance(r.metrics, dict) else {}
+        self.last_seq = r.seq
+
+    def _error_event(self, r: Any) -> None:
+        self._error = {"type": "error", "seq": r.seq, "message": r.message, "details": r.details}
+        self.last_seq = r.seq
+
+    def fail(self, message: str) -> None:
+        """End the run as failed, with ``message`` (a damaged stream, a lost engine)."""
+        self._error = {"type": "error", "seq": self.last_seq + 1, "message": message}
+        self.version += 1
+
+    # -- comparing -----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything shown, as plain data: two states that show the same are equal here."""
+        n = self.bars
+        return {
+            "meta": {k: v for k, v in self.meta.items() if k not in ("created_at", "run_id")},
+            "bars": n,
+            "time": self.times[:n],
+            "ohlcv": [x[:n].tolist() for x in (self.open, self.high, self.low, self.close)]
+            + [self.volume[:n].tolist()],
+            "indicators": {k: v[:n].tolist() for k, v in self.indicators.items()},
+            "signals": [_without_run(d) for d in self.signals],
+            "markers": [(m.bar, m.price, m.kind, m.trade_id) for m in self.markers],
+            "trades": [_without_run(d) for d in self.trades],
+            "open_trades": {k: _copy(t) for k, t in self.open_trades.items()},
+            "equity": (self.equity_bar, self.equity, self.drawdown),
+            "stats": _without_run(self.stats),
+            "metrics": self.metrics,
+            "error": self.error,
+        }
+
+
+def _without_run(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "run_id"}
+
+
+def _copy(t: OpenTrade) -> OpenTrade:
+    return OpenTrade(
+        t.trade_id, t.direction, t.entry_price, t.entry_bar, t.size, t.stop_loss, t.take_profit
+    )
+
+
+def _change(trades: dict[int, OpenTrade], r: Any) -> None:
+    """Apply a fill or a level move to a dict of open trades."""
+    tid = int(r.trade_id)
+    if r.type == "levels":
+        t = trades.get(tid)
+        if t is not None:
+            t.stop_loss, t.take_profit = r.stop_loss, r.take_profit
+    elif r.action == "ENTRY":
+        bar = int(r.bar_number) - 1
+        direction = r.direction or ("long" if r.side == "BUY" else "short")
+        trades[tid] = OpenTrade(
+            tid, direction, float(r.price), bar, float(r.size), r.stop_loss, r.take_profit
+        )
+    else:
+        trades.pop(tid, None)
 
 
 _HANDLERS = {
     "metadata": RunState._metadata,
-    "candle": RunState._candle,
+    "candle": RunState._candles,
     "signal": RunState._signal,
+    "levels": RunState._levels,
     "trade": RunState._trade,
-    "stats": RunState._stats,
-    "equity": RunState._equity,
+    "stats": RunState._stats_event,
+    "equity": RunState._equity_event,
     "complete": RunState._complete,
-    "error": RunState._error,
-}
-
-_LIVE_TYPES = RAW_TYPES | {"candle", "candles"}  # events that need the engine's codec
-_RAW_HANDLERS = {
-    "signal": RunState._raw_signal,
-    "trade": RunState._raw_trade,
-    "stats": RunState._raw_stats,
-    "equity": RunState._raw_equity,
+    "error": RunState._error_event,
 }
