@@ -2,6 +2,7 @@
 
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -342,6 +343,20 @@ def use_app_frame_clock() -> None:
     os.environ.setdefault("TEXTUAL_FPS", "240")
 
 
+def _exit(code: int) -> None:
+    """Leave with ``code``, even when a strategy left a thread running (a non-daemon thread
+    would keep the process alive after the results are out)."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
     use_app_frame_clock()
@@ -353,9 +368,9 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=args, prog_name="algotui", standalone_mode=False)
     except UserError as exc:
         print(f"algotui: error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except TyperException as exc:
         message = _one_line(exc.format_message())
         if message.endswith(
@@ -364,11 +379,11 @@ def main(argv: list[str] | None = None) -> None:
             command = args[0] if args and args[0] in COMMANDS else "run"
             message = f"{message[:-1]}: give a number (see algotui {command} --help)"
         print(f"algotui: error: {message}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except (KeyboardInterrupt, Abort):
         print("algotui: interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        _exit(130)
+    _exit(code if isinstance(code, int) else 0)
 
 
 COMMANDS = ("run", "replay", "check", "strategies", "cache")

@@ -171,8 +171,8 @@ def write_results(
             out.flush()
         else:
             print_summary(bt, metrics, err if summary_to_err else out, record)
-    except (BrokenPipeError, OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+    except (BrokenPipeError, OSError, ValueError, AttributeError) as exc:
+        reason = getattr(exc, "strerror", None) or ("closed" if out is None else str(exc))
         print(f"algotui: error: cannot write the results to stdout ({reason})", file=err)
         return 1
     return 0

@@ -3,6 +3,7 @@
 import errno
 import os
 import zlib
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,8 @@ class Recorder:
         self.size = 0  # bytes of whole events written
         self.failed: RecordingError | None = None
         self._columns: Any = None
+        # where the last few records began: room for an error event on a full disk
+        self._ends: deque[tuple[int, int]] = deque(maxlen=16)
 
     def write(self, record: Any) -> None:
         """Append one record: one event, or a run of candles."""
@@ -90,20 +93,28 @@ class Recorder:
         self._write(self.encoder.lines(record))
 
     def write_error(self, message: str, details: str = "") -> None:
-        """End the recording with an ``error`` event (best effort on a failing disk)."""
-        self.last_seq = self.last_seq_written + 1
-        event = {
-            "type": "error",
-            "seq": self.last_seq,
-            "run_id": self.encoder.run_id,
-            "message": message,
-            "details": details,
-        }
-        failed, self.failed = self.failed, None  # after a cut back there may be room
-        try:
-            self._write(dumps(event) + "\n")
-        except RecordingError:
-            pass
+        """End the recording with an ``error`` event. On a full disk (or at a size limit) the
+        last few records give way to it if they must: a recording always ends on a whole
+        event, and one that did not complete ends with its ``error``."""
+        failed, self.failed = self.failed, None
+        while True:
+            self.last_seq = self.last_seq_written + 1
+            event = {
+                "type": "error",
+                "seq": self.last_seq,
+                "run_id": self.encoder.run_id,
+                "message": message,
+                "details": details,
+            }
+            try:
+                self._write(dumps(event) + "\n")
+                break
+            except RecordingError:
+                self.failed = None
+                if not self._ends:
+                    break
+                self.size, self.last_seq_written = self._ends.pop()
+                self._cut_back()
         if failed is not None:
             self.failed = failed
 
@@ -125,10 +136,12 @@ class Recorder:
                 errno.EDQUOT: "the disk quota is used up",
             }.get(exc.errno or 0, exc.strerror or str(exc))
             self.failed = RecordingError(
-                f"--record {self.path}: writing failed: {reason}; the recording holds every "
-                f"event up to seq {self.last_seq_written}"
+                f"--record {self.path}: writing failed: {reason}; the recording ends with "
+                "an error event after the last whole one"
             )
+            self.failed.exit_code = 1
             raise self.failed from None
+        self._ends.append((self.size, self.last_seq_written))
         self.size += len(data)
         self.last_seq_written = self.last_seq
 

@@ -449,9 +449,9 @@ class RunState:
             "meta": {k: v for k, v in self.meta.items() if k not in ("created_at", "run_id")},
             "bars": n,
             "time": self.times[:n],
-            "ohlcv": [x[:n].tolist() for x in (self.open, self.high, self.low, self.close)]
-            + [self.volume[:n].tolist()],
-            "indicators": {k: v[:n].tolist() for k, v in self.indicators.items()},
+            "ohlcv": [_plain(x[:n]) for x in (self.open, self.high, self.low, self.close)]
+            + [_plain(self.volume[:n])],
+            "indicators": {k: _plain(v[:n]) for k, v in self.indicators.items()},
             "signals": [_without_run(d) for d in self.signals],
             "markers": [(m.bar, m.price, m.kind, m.trade_id) for m in self.markers],
             "trades": [_without_run(d) for d in self.trades],
@@ -461,6 +461,11 @@ class RunState:
             "metrics": self.metrics,
             "error": self.error,
         }
+
+
+def _plain(values: np.ndarray) -> list[float | None]:
+    """Values as a list, NaN as None (so that equal states compare equal)."""
+    return [None if v != v else v for v in values.tolist()]
 
 
 def _without_run(d: dict[str, Any]) -> dict[str, Any]:
