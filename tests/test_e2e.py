@@ -108,3 +108,29 @@ def test_pause_step_and_quit_in_the_real_app() -> None:
         t.wait(lambda s: not t.alive(), timeout=15)
     finally:
         t.kill()
+
+
+def test_seeking_in_a_replay_in_the_real_app(tmp_path) -> None:
+    exe = os.path.join(os.path.dirname(sys.executable), "algotui")
+    rec = tmp_path / "run.jsonl"
+    made = subprocess.run([exe, "run", "--record", str(rec)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    t = Tmux(f"{exe} replay {rec} --speed max")
+    try:
+        t.wait(lambda s: "DONE" in s and "782 / 782" in s)
+        t.keys("g")
+        t.wait(lambda s: "Go to bar" in s)
+        t.keys("300", "Enter")
+        screen = t.wait(lambda s: "REPLAY" in s and "bar 300 of 782" in s)
+        assert bar_count(screen) == 300
+        t.keys("Left")
+        t.wait(lambda s: "bar 299 of 782" in s)
+        t.keys("PageUp")
+        screen = t.wait(lambda s: "bar 299 of" not in s and "REPLAY" in s)
+        assert bar_count(screen) < 299
+        t.keys("End")
+        t.wait(lambda s: "DONE" in s and "782 / 782" in s)
+        t.keys("q")
+        t.wait(lambda s: not t.alive(), timeout=15)
+    finally:
+        t.kill()

@@ -35,6 +35,7 @@ class GotoScreen(ModalScreen[int | None]):
     """Asks for a bar number or a date; dismisses with the 0-based bar (None: cancelled)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "Input"
     DEFAULT_CSS = """
     GotoScreen { align: center middle; }
     GotoScreen > #box {
