@@ -393,14 +393,15 @@ class _Emitter:
             t = fill.trade
             if fill.exit:
                 emit = True
-                out.append(self._signal(t, True, fill.reason, t.exit_bar, t.exit_price, time))
+                pnl = t.pnl
+                out.append(self._signal(t, True, fill.reason, t.exit_bar, t.exit_price, time, pnl))
                 self.known.pop(t.trade_id, None)
-                self.tally.add(t)
+                self.tally.add(pnl)
                 a, b = t.entry_bar, t.exit_bar + 1  # for the strategy to read
                 t.mfe, t.mae = excursions(
                     t.entry_price, t.is_long, max(broker._h[a:b]), min(broker._l[a:b])
                 )
-                out.append(self._trade(t))
+                out.append(self._trade(t, pnl))
             else:
                 self.known[t.trade_id] = (t.sl, t.tp)
                 out.append(self._signal(t, False, fill.reason, t.entry_bar, t.entry_price, time))
@@ -418,35 +419,38 @@ class _Emitter:
         self.cut = min(self.next_emit, i + RUN_BARS)
         return out
 
+    # Records are made with ``tuple.__new__``: a named tuple's own constructor is a Python
+    # function, several times slower, and the engine makes one per event.
+
     def _signal(
-        self, t: Trade, exit_: bool, reason: str, bar: int, price: float, time: Any
+        self, t: Trade, exit_: bool, reason: str, bar: int, price: float, time: Any, pnl: Any = None
     ) -> Signal:
         seq = self.seq
         self.seq += 1
+        long = t.is_long
+        direction = "long" if long else "short"
         if exit_:
-            side = "SELL" if t.is_long else "BUY"
-            return Signal(
-                seq, time, "EXIT", side, price, t.size, t.trade_id, reason,
-                t.sl, t.tp, t.pnl, bar + 1, t.direction,
-            )  # fmt: skip
-        side = "BUY" if t.is_long else "SELL"
-        return Signal(
-            seq, time, "ENTRY", side, price, t.size, t.trade_id, reason,
-            t.sl, t.tp, None, bar + 1, t.direction,
-        )  # fmt: skip
+            return _new(Signal, (
+                seq, time, "EXIT", "SELL" if long else "BUY", price, t.size, t.trade_id, reason,
+                t.sl, t.tp, pnl, bar + 1, direction,
+            ))  # fmt: skip
+        return _new(Signal, (
+            seq, time, "ENTRY", "BUY" if long else "SELL", price, t.size, t.trade_id, reason,
+            t.sl, t.tp, None, bar + 1, direction,
+        ))  # fmt: skip
 
-    def _trade(self, t: Trade) -> TradeRecord:
+    def _trade(self, t: Trade, pnl: float) -> TradeRecord:
         seq = self.seq
         self.seq += 1
         times = self.times
-        pnl = t.pnl
-        return TradeRecord(
-            seq, t.trade_id, t.direction, times[t.entry_bar], t.entry_price,
-            times[t.exit_bar], t.exit_price, t.size, pnl,
-            pnl / (t.entry_price * t.size) * 100.0, t.commission, t.exit_reason,
+        return _new(TradeRecord, (
+            seq, t.trade_id, "long" if t.is_long else "short", times[t.entry_bar],
+            t.entry_price, times[t.exit_bar], t.exit_price, t.size, pnl,
+            pnl / (t.entry_price * t.size) * 100.0, t.entry_commission + t.exit_commission,
+            t.exit_reason,
             t.mfe, t.mae, t.exit_bar - t.entry_bar, t.entry_bar + 1, t.exit_bar + 1,
             t.sl, t.tp, t.entry_reason,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def trade_dict(self, t: Trade) -> dict[str, Any]:
         """A trade (open ones too) as the protocol writes it."""
@@ -502,6 +506,7 @@ class _Emitter:
 
 
 _stamp = Stamps()
+_new = tuple.__new__
 
 
 class _QuietStretches:
@@ -559,8 +564,7 @@ class _Tally:
         self.total = self.wins = self.losses = 0
         self.pnl = 0.0
 
-    def add(self, trade: Trade) -> None:
-        pnl = trade.pnl
+    def add(self, pnl: float) -> None:
         self.total += 1
         self.pnl += pnl
         if pnl > 0:

@@ -142,17 +142,7 @@ class RunColumns:
 
     def batch(self, seq: int, a: int, b: int) -> Candles:
         """Candles of bars ``a .. b-1``, the first numbered ``seq``."""
-        o, h, lo, c, v = self.ohlcv
-        return Candles(
-            seq,
-            a,
-            self.time[a:b],
-            (o[a:b], h[a:b], lo[a:b], c[a:b], v[a:b]),
-            self.names,
-            tuple(x[a:b] for x in self.indicators),
-            self.total,
-            self,
-        )
+        return Candles.of_run(self, seq, a, b)
 
     def lines(self, seq: int, a: int, b: int) -> str:
         """The JSON lines of the candles of bars ``a .. b-1``, the first numbered ``seq``."""

@@ -157,28 +157,16 @@ class Candles:
     first numbered ``seq``.
 
     ``time`` holds epoch seconds (int64); ``open`` .. ``volume`` float64; ``indicators`` one
-    float64 array per name in ``names`` (the metadata's order). The arrays may be read-only
-    views of the run's columns. ``origin``, when set, is the whole run's columns these are a
-    slice of: the recorder renders their text a block at a time from it, ahead of the
-    engine (see :mod:`algotui.protocol.candle_text`). It never leaves the process: a batch
-    sent to another process carries its values only.
+    float64 array per name in ``names`` (the metadata's order). The arrays are read-only views
+    of the run's columns: a batch cut by the engine keeps its run's columns (``origin``) and
+    makes each view when it is first read (a sink that never reads a column pays nothing for
+    it; the recorder renders the text of the run's columns a block at a time, see
+    :mod:`algotui.protocol.candle_text`). A batch sent to another process carries its values
+    only.
     """
 
     type = "candle"
-    __slots__ = (
-        "seq",
-        "bar",
-        "time",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-        "names",
-        "indicators",
-        "total",
-        "origin",
-    )
+    __slots__ = ("seq", "bar", "n", "names", "total", "origin", "_cols")
 
     def __init__(
         self,
@@ -189,50 +177,77 @@ class Candles:
         names: tuple[str, ...],
         indicators: tuple[np.ndarray, ...],
         total: int,
-        origin: Any = None,
     ) -> None:
         self.seq = seq
         self.bar = bar
-        self.time = time
-        self.open, self.high, self.low, self.close, self.volume = ohlcv
+        self.n = len(time)
         self.names = names
-        self.indicators = indicators
         self.total = total
-        self.origin = origin
+        self.origin: Any = None
+        self._cols: tuple | None = (time, *ohlcv, indicators)
+
+    @classmethod
+    def of_run(cls, origin: Any, seq: int, a: int, b: int) -> "Candles":
+        """Bars ``a .. b-1`` of a run's columns (``origin``: a ``RunColumns``)."""
+        self = cls.__new__(cls)
+        self.seq, self.bar, self.n = seq, a, b - a
+        self.names, self.total, self.origin, self._cols = origin.names, origin.total, origin, None
+        return self
+
+    def _columns(self) -> tuple:
+        cols = self._cols
+        if cols is None:
+            o = self.origin
+            a, b = self.bar, self.bar + self.n
+            h = o.ohlcv
+            cols = self._cols = (
+                o.time[a:b], h[0][a:b], h[1][a:b], h[2][a:b], h[3][a:b], h[4][a:b],
+                tuple(x[a:b] for x in o.indicators),
+            )  # fmt: skip
+        return cols
+
+    time = property(lambda self: self._columns()[0], doc="Epoch seconds of each bar.")
+    open = property(lambda self: self._columns()[1])
+    high = property(lambda self: self._columns()[2])
+    low = property(lambda self: self._columns()[3])
+    close = property(lambda self: self._columns()[4])
+    volume = property(lambda self: self._columns()[5])
+    indicators = property(lambda self: self._columns()[6])
 
     def __len__(self) -> int:
-        return len(self.time)
+        return self.n
 
     @property
     def last_seq(self) -> int:
         """The ``seq`` of the batch's last candle."""
-        return self.seq + len(self.time) - 1
+        return self.seq + self.n - 1
 
     def part(self, a: int, b: int) -> "Candles":
         """Candles ``a .. b-1`` of this batch (positions in the batch), as a batch."""
+        if self.origin is not None:
+            return Candles.of_run(self.origin, self.seq + a, self.bar + a, self.bar + b)
+        t, o, h, lo, c, v, inds = self._columns()
         return Candles(
             self.seq + a,
             self.bar + a,
-            self.time[a:b],
-            (self.open[a:b], self.high[a:b], self.low[a:b], self.close[a:b], self.volume[a:b]),
+            t[a:b],
+            (o[a:b], h[a:b], lo[a:b], c[a:b], v[a:b]),
             self.names,
-            tuple(x[a:b] for x in self.indicators),
+            tuple(x[a:b] for x in inds),
             self.total,
-            self.origin,
         )
 
     def __reduce__(self) -> tuple:
         # By value across processes: the slices' own values, never the run's columns.
-        ohlcv = tuple(
-            np.array(x) for x in (self.open, self.high, self.low, self.close, self.volume)
-        )
-        inds = tuple(np.array(x) for x in self.indicators)
-        args = (self.seq, self.bar, np.array(self.time), ohlcv, self.names, inds, self.total)
-        return (Candles, args)
+        t, o, h, lo, c, v, inds = self._columns()
+        ohlcv = tuple(np.array(x) for x in (o, h, lo, c, v))
+        args = (self.seq, self.bar, np.array(t), ohlcv, self.names, tuple(map(np.array, inds)))
+        return (Candles, (*args, self.total))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Candles):
             return NotImplemented
+        mine, theirs = self._columns(), other._columns()
         return (self.seq, self.bar, self.names, self.total) == (
             other.seq,
             other.bar,
@@ -240,24 +255,13 @@ class Candles:
             other.total,
         ) and all(
             np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-            for a, b in zip(self._columns(), other._columns(), strict=True)
+            for a, b in zip((*mine[:6], *mine[6]), (*theirs[:6], *theirs[6]), strict=True)
         )
 
     __hash__ = None  # type: ignore[assignment]
 
-    def _columns(self) -> tuple[np.ndarray, ...]:
-        return (
-            self.time,
-            self.open,
-            self.high,
-            self.low,
-            self.close,
-            self.volume,
-            *self.indicators,
-        )
-
     def __repr__(self) -> str:
-        return f"Candles(seq={self.seq}, bars {self.bar + 1}..{self.bar + len(self)})"
+        return f"Candles(seq={self.seq}, bars {self.bar + 1}..{self.bar + self.n})"
 
 
 #: The record type of each event type (candles come in batches).
