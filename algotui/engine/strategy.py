@@ -5,17 +5,21 @@ A strategy sees the data only up to the bar being processed. Inside ``next()``,
 ``[-1]`` is its current value; asking for a later bar raises :class:`LookAheadError`.
 """
 
+from __future__ import annotations
+
 import math
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from algotui.engine.broker import Broker, Order
 from algotui.engine.trade import Trade
 from algotui.errors import StrategyError
+
+if TYPE_CHECKING:  # pandas only for annotations: `algotui strategies` should not load it
+    import pandas as pd
 
 PARAM_TYPES = (bool, int, float, str)
 COLUMNS = ("Open", "High", "Low", "Close", "Volume")
@@ -93,7 +97,7 @@ class _Column:
         self.name = name
         self.__doc__ = f"{name} values up to and including the current bar."
 
-    def __get__(self, data: "Data", owner: type | None = None) -> np.ndarray:
+    def __get__(self, data: Data, owner: type | None = None) -> np.ndarray:
         return data._cols[self.name][: data._clock[0]]
 
 

@@ -30,9 +30,10 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # imported where frames are read or written: `cache list` needs no pandas
+    import pandas as pd
 
 __all__ = [
     "CacheEntry",
@@ -195,6 +196,8 @@ def load_cached(key: CacheKey) -> tuple[pd.DataFrame, float] | None:
 
 def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Raise ValueError unless ``frame`` has the common bar shape; return it as float64."""
+    import pandas as pd
+
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise ValueError("index is not a DatetimeIndex")
     if list(frame.columns) != list(COLUMNS):
