@@ -43,6 +43,15 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
 
 
 SPEED_LIMIT = 50_000
+#: The largest --cash or --commission-fixed: beyond it, equity times price overflows floats
+#: and cents are lost (1e15 is a thousand trillion).
+MAX_AMOUNT = 1e15
+
+
+def check_amount(flag: str, value: float) -> None:
+    """A one-line error for an amount of money beyond what the engine's floats hold well."""
+    if abs(value) > MAX_AMOUNT:
+        raise UserError(f"{flag} {value:g}: give at most {MAX_AMOUNT:g}")
 
 
 def parse_speed(text: str) -> float | None:
@@ -119,6 +128,8 @@ def run(
     from algotui.feed import load_source
 
     pace = parse_speed(speed)
+    check_amount("--cash", cash)
+    check_amount("--commission-fixed", commission_fixed)
     interactive = not (record or as_json or headless)
     check_theme(theme)
     params = parse_params(param)

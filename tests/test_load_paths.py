@@ -14,7 +14,7 @@ import pytest
 
 from algotui.feed.fast import read_fast
 from algotui.feed.files import load_file
-from algotui.feed.reading import read_csv, read_parquet, sniff_separator
+from algotui.feed.reading import read_csv, read_parquet, sniff
 from algotui.feed.validate import Validator
 
 
@@ -35,13 +35,12 @@ def careful(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         raw = read_parquet(path)
     else:
-        raw = read_csv(path, sniff_separator(path))
+        raw = read_csv(path, sniff(path))
     return Validator(raw, path.name, False).run()
 
 
 def fast(path: Path) -> pd.DataFrame | None:
-    parquet = path.suffix == ".parquet"
-    return read_fast(path, parquet, "" if parquet else sniff_separator(path))
+    return read_fast(path, None if path.suffix == ".parquet" else sniff(path))
 
 
 def write_variants(tmp: Path) -> dict[str, Path]:

@@ -7,6 +7,7 @@ A strategy sees the data only up to the bar being processed. Inside ``next()``,
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from algotui.engine.broker import Broker, Order
+from algotui.engine.checks import finite_number, price_level, user_line
 from algotui.engine.trade import Trade
 from algotui.errors import StrategyError
 
@@ -227,7 +229,45 @@ class Strategy:
                     f"{cls.__name__} has no parameter {name!r} (parameters: {known})"
                 )
             params[name] = coerce(name, raw, params[name])
+        cls._check_methods()
+        probe = cls.__new__(cls)  # validate() reads the parameters only: no data, no broker
+        probe.__dict__.update(params)
+        probe.validate()
         return params
+
+    @classmethod
+    def _check_methods(cls) -> None:
+        """Refuse an ``init``/``next`` the engine would call without running its body."""
+        for name in ("init", "next"):
+            method = getattr(cls, name)
+            if inspect.isgeneratorfunction(method) or inspect.isasyncgenfunction(method):
+                kind = "a generator (it contains yield)"
+            elif inspect.iscoroutinefunction(method):
+                kind = "a coroutine (async def)"
+            else:
+                continue
+            raise StrategyError(
+                f"{cls.__name__}.{name}() is {kind}: the engine calls it once per "
+                f"{'bar' if name == 'next' else 'run'} and would never run its body; "
+                "write a plain def that returns nothing"
+            )
+
+    def validate(self) -> None:
+        """Refuse parameter values the strategy cannot work with; override it.
+
+        Runs before any data is loaded, with the parameters set as attributes (and nothing
+        else: no data, no indicators). Call :meth:`require` for each rule, e.g.
+        ``self.require(0 < self.lower < self.upper < 100, "need 0 < lower < upper < 100")``.
+        A broken rule stops the command with one line and exit code 2.
+        """
+
+    def require(self, condition: object, message: str) -> None:
+        """Raise a one-line :class:`StrategyError` with ``message`` unless ``condition``."""
+        if not condition:
+            shown = " ".join(
+                f"{k}={v!r}" for k, v in self.__dict__.items() if not k.startswith("_")
+            )
+            raise StrategyError(f"{type(self).__name__}: {message} (got {shown})")
 
     # -- to override ---------------------------------------------------------------------------
 
@@ -389,18 +429,23 @@ class Strategy:
                 placed = self._clock[0] - 1
                 order = Order(is_buy, None, None, None, None, None, None, str(reason), placed)
                 return self._broker.submit(order)
-        for label, price in (("limit", limit), ("stop", stop), ("sl", sl), ("tp", tp)):
-            if price is not None and not (isinstance(price, int | float) and math.isfinite(price)):
-                raise StrategyError(f"{label}={price!r}: a price must be a finite number")
+        limit = price_level("limit", limit)
+        stop = price_level("stop", stop)
+        sl = price_level("sl", sl)
+        tp = price_level("tp", tp)
         if size is not None and units is not None:
-            raise StrategyError("give either size= or units=, not both")
-        if size is not None and not (0 < size < 1 or (size >= 1 and size == int(size))):
-            raise StrategyError(
-                f"size={size!r}: use 0 < size < 1 for a fraction of equity, a whole number "
-                "of units, or units= for fractional units"
-            )
-        if units is not None and not units > 0:
-            raise StrategyError(f"units={units!r} must be positive")
+            raise StrategyError(f"give either size= or units=, not both{user_line()}")
+        if size is not None:
+            size = finite_number("size", size)
+            if not (0 < size < 1 or (size >= 1 and size == int(size))):
+                raise StrategyError(
+                    f"size={size!r}: use 0 < size < 1 for a fraction of equity, a whole number "
+                    f"of units, or units= for fractional units{user_line()}"
+                )
+        if units is not None:
+            units = finite_number("units", units)
+            if not units > 0:
+                raise StrategyError(f"units={units!r} must be positive{user_line()}")
         ref = (
             limit
             if limit is not None
@@ -413,16 +458,16 @@ class Strategy:
         if (low is not None and not low < ref) or (high is not None and not ref < high):
             raise StrategyError(
                 f"{side} order needs {'SL < price < TP' if is_buy else 'TP < price < SL'} "
-                f"(price {ref:g}, sl {sl}, tp {tp})"
+                f"(price {ref:g}, sl {sl}, tp {tp}){user_line()}"
             )
         order = Order(
             is_buy=is_buy,
             size=size,
             units=units,
-            limit=None if limit is None else float(limit),
-            stop=None if stop is None else float(stop),
-            sl=None if sl is None else float(sl),
-            tp=None if tp is None else float(tp),
+            limit=limit,
+            stop=stop,
+            sl=sl,
+            tp=tp,
             reason=str(reason),
             placed_bar=self._clock[0] - 1,
         )
@@ -482,7 +527,9 @@ def coerce(name: str, raw: Any, default: Any) -> Any:
     """Coerce a command-line value to the type of the parameter's default."""
     kind = type(default)
     if not isinstance(raw, str):
-        if kind is float and type(raw) is int:
+        if kind is float and type(raw) in (int, float):
+            if not math.isfinite(raw):
+                raise StrategyError(f"parameter {name}={raw!r}: expected a finite number")
             return float(raw)
         if type(raw) is kind:
             return raw
@@ -500,8 +547,8 @@ def coerce(name: str, raw: Any, default: Any) -> Any:
             return int(text)
         if kind is float:
             value = float(text)
-            if value != value:
-                raise ValueError
+            if not math.isfinite(value):
+                raise StrategyError(f"parameter {name}={raw!r}: expected a finite number")
             return value
     except ValueError:
         expected = {bool: "true or false", int: "a whole number", float: "a number"}[kind]

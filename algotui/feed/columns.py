@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from algotui.errors import DataError
+from algotui.feed.dates import AmbiguousDates, read_day_month
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 COLUMNS = (*PRICE_COLUMNS, "Volume")
@@ -33,6 +34,19 @@ _FIX_ROW = "fix the file or pass --clean to drop bad rows"
 _FIX_ORDER = "sort the file by time or pass --clean to sort it"
 _TS_MIN = pd.Timestamp.min.as_unit("ns")
 _TS_MAX = pd.Timestamp.max.as_unit("ns")
+
+
+def shown_columns(frame: pd.DataFrame) -> str:
+    """The frame's column names for a message: printable, shortened, never a raw BOM or NUL."""
+    names = []
+    for column in frame.columns:
+        text = str(column)
+        if text == "__index__":
+            continue
+        text = "".join(ch if ch.isprintable() else "?" for ch in text.replace("\ufeff", ""))
+        names.append(text if len(text) <= 30 else text[:27] + "...")
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return shown or "none"
 
 
 def norm(column: object) -> str:
@@ -81,6 +95,13 @@ class Timestamps:
 
 def find_timestamps(frame: pd.DataFrame, name: str) -> Timestamps:
     """Locate and parse the timestamp column, or raise naming the columns that were found."""
+    try:
+        return _find_timestamps(frame, name)
+    except AmbiguousDates as exc:
+        raise DataError(f"{name}: {exc}") from None
+
+
+def _find_timestamps(frame: pd.DataFrame, name: str) -> Timestamps:
     columns = {}
     for column in frame.columns:
         columns.setdefault(norm(column), column)
@@ -104,7 +125,7 @@ def find_timestamps(frame: pd.DataFrame, name: str) -> Timestamps:
             given = ~parsed.missing
             if given.any() and parsed.values[given].notna().mean() >= 0.5:
                 return parsed
-    shown = ", ".join(str(c) for c in frame.columns if str(c) != "__index__") or "none"
+    shown = shown_columns(frame)
     raise DataError(
         f"{name}: no timestamp column (found: {shown}); "
         "name the time column Date, Datetime, Timestamp or Time"
@@ -135,7 +156,9 @@ def parse_timestamps(series: pd.Series, column: str, allow_numbers: bool = True)
             numbers = pd.to_numeric(text.where(given, None), errors="coerce").astype("float64")
             parsed = parse_epoch(numbers)
         else:
-            parsed = parse_dates(text.where(given, None).astype(object))
+            parsed = read_day_month(text, given, column)
+            if parsed is None:
+                parsed = parse_dates(text.where(given, None).astype(object))
     parsed = pd.Series(parsed, index=series.index)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -215,7 +238,7 @@ def find_columns(frame: pd.DataFrame, name: str) -> dict[str, pd.Series | None]:
         found[canonical] = None if key is None else frame[columns[key]]
     missing = [c for c in PRICE_COLUMNS if found[c] is None]
     if missing:
-        shown = ", ".join(str(c) for c in frame.columns if str(c) != "__index__") or "none"
+        shown = shown_columns(frame)
         what = ", ".join(missing)
         hint = (
             "Adj Close alone is not used; "

@@ -25,17 +25,23 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from algotui.feed.reading import TextShape
+
 #: Rows per block of the CSV reader: big enough to parse in parallel, small enough that a few
 #: blocks in flight stay far below the size of the columns themselves.
 BLOCK_BYTES = 4 << 20
 
 
-def read_fast(path: Path, parquet: bool, sep: str) -> pd.DataFrame | None:
-    """Validated bars, or None when the file needs the careful path (see the module doc)."""
-    if not parquet and sep not in (",", ";", "\t", "|"):
+def read_fast(path: Path, shape: TextShape | None) -> pd.DataFrame | None:
+    """Validated bars, or None when the file needs the careful path (see the module doc).
+
+    ``shape`` is what :func:`algotui.feed.reading.sniff` saw at the start of a CSV file;
+    None for Parquet. Only UTF-8 text with a one-character separator is read here.
+    """
+    if shape is not None and (shape.encoding != "utf-8" or len(shape.sep) != 1):
         return None
     try:
-        table = _read_parquet(path) if parquet else _read_csv(path, sep)
+        table = _read_parquet(path) if shape is None else _read_csv(path, shape.sep)
         return _to_frame(table)
     except Exception:  # pyarrow raises many types (a bad cell, a date out of range): the
         return None  # careful path says what is wrong

@@ -37,7 +37,7 @@ import pandas as pd
 
 from algotui.errors import DataError
 from algotui.feed.fast import read_fast
-from algotui.feed.reading import read_csv, read_parquet, sniff_separator
+from algotui.feed.reading import read_csv, read_parquet, sniff
 from algotui.feed.validate import Validator
 
 __all__ = ["load_file", "infer_interval", "CSV_SUFFIXES", "PARQUET_SUFFIXES"]
@@ -79,10 +79,10 @@ def load_file(path: str | Path, *, clean: bool = False) -> pd.DataFrame:
             f"{name}: unsupported file type ({found}); use .csv, .csv.gz, .txt, .parquet or .pq"
         )
     parquet = suffix in PARQUET_SUFFIXES
-    sep = "" if parquet else sniff_separator(p)
-    frame = read_fast(p, parquet, sep)
+    shape = None if parquet else sniff(p)
+    frame = read_fast(p, shape)
     if frame is None:  # not clean or not plain: the careful path finds the bad row
-        raw = read_parquet(p) if parquet else read_csv(p, sep)
+        raw = read_parquet(p) if shape is None else read_csv(p, shape)
         frame = Validator(raw, name, clean).run()
     frame.attrs.update(
         symbol=name[: -len(suffix)].upper(), source=str(path), interval=infer_interval(frame.index)

@@ -26,6 +26,19 @@ from algotui.feed.columns import (
 
 FIX_ROW = "fix the file or pass --clean to drop bad rows"
 FIX_ORDER = "sort the file by time or pass --clean to sort it"
+FIX_COMMA = (
+    "the file writes decimals with a comma; save it with '.' as the decimal mark "
+    "(--clean would drop every such row)"
+)
+_DECIMAL_COMMA = r"[+-]?\d{1,3}(\.\d{3})*,\d+|[+-]?\d+,\d+"
+
+
+def _decimal_commas(parsed: Numbers) -> np.ndarray:
+    """Cells written with a decimal comma (``100,5`` or ``1.234,5``), among the non-numbers."""
+    if not parsed.not_number.any() or pd.api.types.is_numeric_dtype(parsed.raw.dtype):
+        return np.zeros(len(parsed.not_number), dtype=bool)
+    text = parsed.raw.astype(str).str.strip()
+    return parsed.not_number & text.str.fullmatch(_DECIMAL_COMMA).to_numpy(dtype=bool)
 
 
 @dataclass
@@ -147,6 +160,7 @@ class Validator:
             raise DataError(
                 f"{name}: only {len(frame)} good row{'s' if len(frame) != 1 else ''} left after "
                 f"dropping {dropped} bad rows; fix the file (at least 2 rows are needed)"
+                + (f"; {FIX_COMMA.split(';')[0]}" if counts.get("decimal comma") else "")
             )
         frame.attrs.update(dropped_rows=dropped, warnings=notes)
         return frame
@@ -186,6 +200,18 @@ class Validator:
                 )
             )
         for column, parsed in numbers.items():
+            comma = _decimal_commas(parsed)
+            if comma.any():
+                checks.append(
+                    _Check(
+                        comma,
+                        "decimal comma",
+                        lambda i, c=column, p=parsed: (
+                            f"{c} is not a number ({_quote(cell(p.raw, i))})"
+                        ),
+                        FIX_COMMA,
+                    )
+                )
             checks.append(
                 _Check(
                     parsed.not_number,
