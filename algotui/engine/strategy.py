@@ -88,6 +88,15 @@ class Indicator:
         """The values up to and including the current bar."""
         return self._full[: self._clock[0]]
 
+    @property
+    def live(self) -> bool:
+        """True while ``next()`` runs (the values end at the current bar); False in ``init()``.
+
+        :func:`~algotui.engine.indicators.crossover` reads it: in ``next()`` it answers for
+        the current bar with a bool, in ``init()`` it gives the whole history's crossings.
+        """
+        return self._clock[1] == 1
+
     def __repr__(self) -> str:
         return f"<Indicator {self.name} bars={self._clock[0]}>"
 
@@ -186,7 +195,8 @@ class Strategy:
     fractional: ClassVar[bool] = False
 
     def __init__(self, broker: Broker, data: pd.DataFrame, params: dict[str, Any]) -> None:
-        self._clock = [len(data)]
+        # [bars visible, 1 once next() runs]: shared with the data and every indicator.
+        self._clock = [len(data), 0]
         self._in_init = True  # the engine clears it before the first next()
         self._broker = broker
         self._closes: Sequence[float] = broker._c
@@ -196,6 +206,15 @@ class Strategy:
         self.position = Position(broker, lambda: self._closes[self._clock[0] - 1])
         for name, value in params.items():
             setattr(self, name, value)
+
+    @property
+    def _in_init(self) -> bool:
+        """True until the engine starts calling next() (orders are refused until then)."""
+        return self._clock[1] == 0
+
+    @_in_init.setter
+    def _in_init(self, value: bool) -> None:
+        self._clock[1] = 0 if value else 1
 
     # -- parameters ----------------------------------------------------------------------------
 
