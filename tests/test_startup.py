@@ -75,3 +75,16 @@ def test_public_names_still_import():
         assert getattr(engine, name) is not None
     with pytest.raises(AttributeError):
         _ = engine.nothing_here
+
+
+def test_the_engine_loads_no_ui() -> None:
+    # algotui.engine loads its modules on first use: import the backtest itself to check.
+    code = (
+        "import sys, algotui.engine.backtest\n"
+        "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))\n"
+        "print('pandas' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["False", "True"]
