@@ -20,8 +20,26 @@ app = typer.Typer(
 )
 
 SourceArg = Annotated[
-    str, typer.Argument(help="'sample' (bundled synthetic data) or a .csv/.parquet file.")
+    str,
+    typer.Argument(
+        help="'sample' (bundled synthetic data), a .csv/.parquet file, or a Yahoo Finance "
+        "ticker such as AAPL, BTC-USD or EURUSD=X."
+    ),
 ]
+
+
+def theme_choices() -> str:
+    """The theme names for --help, read from the theme files' names (no Textual import)."""
+    package = Path(__file__).resolve().parent
+    folder = package / "themes" if (package / "themes").is_dir() else package.parent / "themes"
+    names = sorted(p.stem for p in folder.glob("*.toml"))
+    names.sort(key=lambda name: name != "algotui-dark")
+    if not names:
+        return "see the themes folder"
+    return f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
+
+
+ThemeOpt = Annotated[str | None, typer.Option(help=f"Colour theme of the app: {theme_choices()}.")]
 StrategyOpt = Annotated[
     str,
     typer.Option("--strategy", "-s", help="A built-in name or path/to/file.py[:Class]."),
@@ -44,6 +62,15 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
 
 
 SPEED_LIMIT = 50_000
+#: The largest --cash or --commission-fixed: beyond it, equity times price overflows floats
+#: and cents are lost (1e15 is a thousand trillion).
+MAX_AMOUNT = 1e15
+
+
+def check_amount(flag: str, value: float) -> None:
+    """A one-line error for an amount of money beyond what the engine's floats hold well."""
+    if abs(value) > MAX_AMOUNT:
+        raise UserError(f"{flag} {value:g}: give at most {MAX_AMOUNT:g}")
 
 
 def parse_speed(text: str) -> float | None:
@@ -80,7 +107,11 @@ def run(
     commission_fixed: Annotated[float, typer.Option(help="Fixed commission per order.")] = 0.0,
     slippage: Annotated[float, typer.Option(help="Slippage as a fraction of price.")] = 0.0,
     fill: Annotated[
-        str, typer.Option(help="Market orders fill at the next bar's open or this bar's close.")
+        str,
+        typer.Option(
+            help="When market orders fill: next-open (the next bar's open) or close (this "
+            "bar's close)."
+        ),
     ] = "next-open",
     speed: Annotated[str, typer.Option(help="Bars per second in the app, or max.")] = "20",
     emit_every: Annotated[
@@ -95,12 +126,15 @@ def run(
         bool, typer.Option("--json", help="Headless; print only the final metrics as JSON.")
     ] = False,
     headless: Annotated[
-        bool, typer.Option(help="Run without the app and print a summary table.")
+        bool, typer.Option("--headless", help="Run without the app and print a summary table.")
     ] = False,
     close_at_end: Annotated[
-        bool, typer.Option(help="Close open trades at the last close (exit_reason 'end').")
+        bool,
+        typer.Option(
+            "--close-at-end", help="Close open trades at the last close (exit_reason 'end')."
+        ),
     ] = False,
-    clean: Annotated[bool, typer.Option(help="Drop bad rows from a data file.")] = False,
+    clean: Annotated[bool, typer.Option("--clean", help="Drop bad rows from a data file.")] = False,
     period: Annotated[
         str | None,
         typer.Option(help="Ticker history: 1d 5d 1mo 3mo 6mo 1y 2y 5y 10y ytd max (default 1y)."),
@@ -110,16 +144,24 @@ def run(
     ] = "1d",
     start: Annotated[str | None, typer.Option(help="Ticker history from this date.")] = None,
     end: Annotated[str | None, typer.Option(help="Ticker history up to this date.")] = None,
-    refresh: Annotated[bool, typer.Option(help="Download again, ignoring the cache.")] = False,
-    no_cache: Annotated[bool, typer.Option(help="Neither read nor write the cache.")] = False,
-    theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
-    paused: Annotated[bool, typer.Option(help="Open the app paused at the first bar.")] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Download again, ignoring the cache.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
+    ] = False,
+    theme: ThemeOpt = None,
+    paused: Annotated[
+        bool, typer.Option("--paused", help="Open the app paused at the first bar.")
+    ] = False,
 ) -> None:
     """Run a backtest: in the app, or headless with --record / --json / --headless."""
     from algotui.engine import Backtest, load_strategy
     from algotui.feed import load_source
 
     pace = parse_speed(speed)
+    check_amount("--cash", cash)
+    check_amount("--commission-fixed", commission_fixed)
     interactive = not (record or as_json or headless)
     check_theme(theme)
     params = parse_params(param)
@@ -193,8 +235,8 @@ def run(
 def replay(
     recording: Annotated[Path, typer.Argument(help="A recording made with --record.")],
     speed: Annotated[str, typer.Option(help="Bars per second, or max.")] = "20",
-    theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
-    paused: Annotated[bool, typer.Option(help="Open paused at the first bar.")] = False,
+    theme: ThemeOpt = None,
+    paused: Annotated[bool, typer.Option("--paused", help="Open paused at the first bar.")] = False,
     record: Annotated[
         Path | None,
         typer.Option(help="Headless: re-emit the events to this recording (.gz ok)."),

@@ -354,7 +354,7 @@ def test_fetch_maps_every_failure_to_a_one_line_data_error(
     if network and "rate" not in message and "unusable" not in message:
         assert message.startswith("could not reach Yahoo Finance for AAPL (")
         assert "check your network connection" in message
-        assert "without --refresh" in message
+        assert "--refresh" not in message  # not given: not mentioned (it would not help)
     if not network:
         assert message.startswith("no data for AAPL")
 
@@ -659,13 +659,26 @@ def test_timeout_falls_back_to_the_cached_copy() -> None:
     assert "no answer within 0.2 s" in notes[0]
 
 
+def test_offline_with_no_cache_points_at_the_cached_copy() -> None:
+    load_ticker("AAPL", downloader=FakeDownloader())  # now cached
+    fake = FakeDownloader(error=OSError("Network is unreachable"))
+    for refresh in (False, True):
+        with pytest.raises(NetworkError) as exc:
+            load_ticker("AAPL", use_cache=False, refresh=refresh, downloader=fake)
+        message = one_line(exc)
+        assert message.startswith("could not reach Yahoo Finance for AAPL")
+        assert "; or drop --no-cache to use the copy cached " in message
+        assert message.endswith(" ago")
+        assert "--refresh" not in message
+
+
 def test_network_failure_without_cache_is_one_data_error() -> None:
     fake = FakeDownloader(error=OSError("Network is unreachable"))
     with pytest.raises(DataError) as exc:
         load_ticker("AAPL", downloader=fake)
     assert one_line(exc) == (
         "could not reach Yahoo Finance for AAPL (Network is unreachable): check your network "
-        "connection, or rerun without --refresh to use cached data"
+        "connection and try again"
     )
     assert list_cache() == []
 
@@ -911,8 +924,7 @@ def test_real_yfinance_network_error_maps_to_network_error(yahoo_http: list[Any]
         fetch("MSFT", start="2024-01-02", end="2024-02-01", today=TODAY)
     assert one_line(exc) == (
         "could not reach Yahoo Finance for MSFT (Could not resolve host: "
-        "query2.finance.yahoo.com): check your network connection, or rerun without "
-        "--refresh to use cached data"
+        "query2.finance.yahoo.com): check your network connection and try again"
     )
 
 

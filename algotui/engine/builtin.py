@@ -18,6 +18,16 @@ def _periods(strategy: Strategy, *names: str) -> None:
         )
 
 
+def _levels(strategy: Strategy, *names: str) -> None:
+    """Refuse RSI levels outside 0..100 or out of order (``names`` from low to high)."""
+    values = [getattr(strategy, name) for name in names]
+    shown = " ".join(f"{n}={v:g}" for n, v in zip(names, values, strict=True))
+    if not all(0 < v < 100 for v in values):
+        raise StrategyError(f"-p {shown}: RSI levels lie between 0 and 100")
+    if any(a >= b for a, b in zip(values, values[1:], strict=False)):
+        raise StrategyError(f"-p {shown}: need {' < '.join(names)}")
+
+
 def _crosses(a: np.ndarray, b: np.ndarray) -> bytes:
     """1 where ``a`` crosses above ``b`` (strictly, as backtesting.py does), as fast bytes."""
     return crossover(a, b, strict=True).astype(np.uint8).tobytes()
@@ -37,8 +47,10 @@ class SmaCross(Strategy):
     slow = 20
     allow_short = False
 
-    def init(self) -> None:
+    def validate(self) -> None:
         _periods(self, "fast", "slow")
+
+    def init(self) -> None:
         close = self.data.Close
         f, s = f"SMA({self.fast})", f"SMA({self.slow})"
         fast = self.indicator(sma, close, self.fast, name=f, overlay=True)
@@ -71,8 +83,11 @@ class RsiReversion(Strategy):
     exit = 50.0
     allow_short = False
 
-    def init(self) -> None:
+    def validate(self) -> None:
         _periods(self, "n")
+        _levels(self, "lower", "exit", "upper")
+
+    def init(self) -> None:
         self.rsi = self.indicator(
             rsi, self.data.Close, self.n, name=f"RSI({self.n})", overlay=False
         )
@@ -103,8 +118,10 @@ class MacdCross(Strategy):
     signal = 9
     allow_short = False
 
-    def init(self) -> None:
+    def validate(self) -> None:
         _periods(self, "fast", "slow", "signal")
+
+    def init(self) -> None:
         line, sig, hist = self.indicator(
             macd,
             self.data.Close,
@@ -138,8 +155,14 @@ class BollingerBreakout(Strategy):
     k = 2.0
     allow_short = False
 
-    def init(self) -> None:
+    def validate(self) -> None:
         _periods(self, "n")
+        if not self.k > 0:
+            raise StrategyError(
+                f"-p k={self.k:g}: the band width in standard deviations is above 0"
+            )
+
+    def init(self) -> None:
         self.upper, self.middle, self.lower = self.indicator(
             bollinger,
             self.data.Close,

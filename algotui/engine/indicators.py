@@ -7,7 +7,9 @@ mean of their first ``n`` inputs, and start after any leading NaNs in the input,
 indicators work. A NaN after that start propagates to every later value of a recursive filter.
 """
 
+import math
 import operator
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -201,13 +203,23 @@ def atr(high: ArrayLike, low: ArrayLike, close: ArrayLike, n: int = 14) -> Float
     return _wilder(tr, n)
 
 
-def crossover(a: ArrayLike, b: ArrayLike, *, strict: bool = False) -> NDArray[np.bool_]:
+def crossover(a: ArrayLike, b: ArrayLike, *, strict: bool = False) -> Any:
     """True where ``a`` crosses above ``b``: ``a[i] > b[i]`` and ``a[i-1] <= b[i-1]``.
 
     With ``strict=True`` the previous bar must be strictly below (``a[i-1] < b[i-1]``), as
     backtesting.py's ``crossover`` has it: a touch followed by a rise is then not a cross.
     Either argument may be a scalar (broadcast). False at ``i = 0`` and wherever a NaN is involved.
+
+    Two forms, chosen by what is passed:
+
+    * arrays, or a strategy's indicators inside ``init()``: a boolean array over the whole
+      history (for ``wake_on`` and vectorised rules);
+    * a strategy's indicators inside ``next()`` (``if crossover(self.fast, self.slow):``, the
+      backtesting.py idiom): one ``bool``, for the current bar; the same value as the last
+      element of the array form.
     """
+    if _live(a) or _live(b):
+        return _crossed_now(a, b, strict)
     x, y = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     if x.ndim != 1:
         raise ValueError(f"crossover needs one-dimensional series, got shape {x.shape}")
@@ -215,3 +227,24 @@ def crossover(a: ArrayLike, b: ArrayLike, *, strict: bool = False) -> NDArray[np
     before = x[:-1] < y[:-1] if strict else x[:-1] <= y[:-1]
     out[1:] = (x[1:] > y[1:]) & before
     return out
+
+
+def _live(x: object) -> bool:
+    """True for an indicator seen from inside ``next()`` (see ``Indicator.live``)."""
+    return getattr(x, "live", False) is True
+
+
+def _crossed_now(a: object, b: object, strict: bool) -> bool:
+    """Whether ``a`` crossed above ``b`` on the current bar (the last two values)."""
+
+    def last_two(x: object) -> tuple[float, float]:
+        if isinstance(x, int | float | np.number):
+            return float(x), float(x)
+        values = x.values if hasattr(x, "values") else np.asarray(x, dtype=float)
+        if len(values) < 2:
+            return math.nan, math.nan
+        return float(values[-2]), float(values[-1])
+
+    (a0, a1), (b0, b1) = last_two(a), last_two(b)
+    before = a0 < b0 if strict else a0 <= b0
+    return bool(a1 > b1 and before)  # False when any of them is NaN

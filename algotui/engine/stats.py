@@ -196,6 +196,9 @@ def compute_stats(
     per_day = 86_400 * per_second
     if n > 1 and bool(np.any(ns[1:] < ns[:-1])):
         raise ValueError("index must be in ascending order")
+    # Durations in float ticks: an int64 difference overflows for spans past ~292 years of
+    # nanoseconds (dates near 1677 and 2262), and a float day count needs no more precision.
+    when = ns.astype(np.float64)
 
     initial = float(initial_cash)
     final = float(equity[-1])
@@ -217,13 +220,13 @@ def compute_stats(
     stops = np.concatenate((exit_bars + 1, np.full(len(open_entries), n, dtype=np.int64)))
     exposed = _union_length(starts, stops)
 
-    duration_days = float((ns[-1] - ns[0]) / per_day)
+    duration_days = float((when[-1] - when[0]) / per_day)
     cagr = None
     if duration_days > 0 and final > 0:
         with np.errstate(over="ignore"):
             cagr = _num((np.float64(final / initial) ** (365.25 / duration_days) - 1.0) * 100.0)
 
-    drawdowns = _drawdowns(equity, ns, per_day, float(initial_cash))
+    drawdowns = _drawdowns(equity, when, per_day, float(initial_cash))
     max_dd = drawdowns["max_drawdown"]
     day_equity, daily = _daily(equity, index, exit_bars, initial)
     sharpe, sortino = _risk_ratios(day_equity)
@@ -234,7 +237,7 @@ def compute_stats(
         sqn = _ratio(math.sqrt(n_trades) * float(pnl.mean()), float(pnl.std(ddof=1)))
 
     held = exit_bars - entry_bars
-    held_days = (ns[exit_bars] - ns[entry_bars]) / per_day
+    held_days = (when[exit_bars] - when[entry_bars]) / per_day
 
     commissions = sum(float(t.commission) for t in trades) + sum(
         float(t.entry_commission) for t in open_trades

@@ -5,17 +5,23 @@ A strategy sees the data only up to the bar being processed. Inside ``next()``,
 ``[-1]`` is its current value; asking for a later bar raises :class:`LookAheadError`.
 """
 
+from __future__ import annotations
+
+import inspect
 import math
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from algotui.engine.broker import Broker, Order
+from algotui.engine.checks import finite_number, price_level, user_line
 from algotui.engine.trade import Trade
 from algotui.errors import StrategyError
+
+if TYPE_CHECKING:  # pandas only for annotations: `algotui strategies` should not load it
+    import pandas as pd
 
 PARAM_TYPES = (bool, int, float, str)
 COLUMNS = ("Open", "High", "Low", "Close", "Volume")
@@ -82,6 +88,15 @@ class Indicator:
         """The values up to and including the current bar."""
         return self._full[: self._clock[0]]
 
+    @property
+    def live(self) -> bool:
+        """True while ``next()`` runs (the values end at the current bar); False in ``init()``.
+
+        :func:`~algotui.engine.indicators.crossover` reads it: in ``next()`` it answers for
+        the current bar with a bool, in ``init()`` it gives the whole history's crossings.
+        """
+        return self._clock[1] == 1
+
     def __repr__(self) -> str:
         return f"<Indicator {self.name} bars={self._clock[0]}>"
 
@@ -93,7 +108,7 @@ class _Column:
         self.name = name
         self.__doc__ = f"{name} values up to and including the current bar."
 
-    def __get__(self, data: "Data", owner: type | None = None) -> np.ndarray:
+    def __get__(self, data: Data, owner: type | None = None) -> np.ndarray:
         return data._cols[self.name][: data._clock[0]]
 
 
@@ -180,7 +195,8 @@ class Strategy:
     fractional: ClassVar[bool] = False
 
     def __init__(self, broker: Broker, data: pd.DataFrame, params: dict[str, Any]) -> None:
-        self._clock = [len(data)]
+        # [bars visible, 1 once next() runs]: shared with the data and every indicator.
+        self._clock = [len(data), 0]
         self._in_init = True  # the engine clears it before the first next()
         self._broker = broker
         self._closes: Sequence[float] = broker._c
@@ -190,6 +206,15 @@ class Strategy:
         self.position = Position(broker, lambda: self._closes[self._clock[0] - 1])
         for name, value in params.items():
             setattr(self, name, value)
+
+    @property
+    def _in_init(self) -> bool:
+        """True until the engine starts calling next() (orders are refused until then)."""
+        return self._clock[1] == 0
+
+    @_in_init.setter
+    def _in_init(self, value: bool) -> None:
+        self._clock[1] = 0 if value else 1
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -223,7 +248,45 @@ class Strategy:
                     f"{cls.__name__} has no parameter {name!r} (parameters: {known})"
                 )
             params[name] = coerce(name, raw, params[name])
+        cls._check_methods()
+        probe = cls.__new__(cls)  # validate() reads the parameters only: no data, no broker
+        probe.__dict__.update(params)
+        probe.validate()
         return params
+
+    @classmethod
+    def _check_methods(cls) -> None:
+        """Refuse an ``init``/``next`` the engine would call without running its body."""
+        for name in ("init", "next"):
+            method = getattr(cls, name)
+            if inspect.isgeneratorfunction(method) or inspect.isasyncgenfunction(method):
+                kind = "a generator (it contains yield)"
+            elif inspect.iscoroutinefunction(method):
+                kind = "a coroutine (async def)"
+            else:
+                continue
+            raise StrategyError(
+                f"{cls.__name__}.{name}() is {kind}: the engine calls it once per "
+                f"{'bar' if name == 'next' else 'run'} and would never run its body; "
+                "write a plain def that returns nothing"
+            )
+
+    def validate(self) -> None:
+        """Refuse parameter values the strategy cannot work with; override it.
+
+        Runs before any data is loaded, with the parameters set as attributes (and nothing
+        else: no data, no indicators). Call :meth:`require` for each rule, e.g.
+        ``self.require(0 < self.lower < self.upper < 100, "need 0 < lower < upper < 100")``.
+        A broken rule stops the command with one line and exit code 2.
+        """
+
+    def require(self, condition: object, message: str) -> None:
+        """Raise a one-line :class:`StrategyError` with ``message`` unless ``condition``."""
+        if not condition:
+            shown = " ".join(
+                f"{k}={v!r}" for k, v in self.__dict__.items() if not k.startswith("_")
+            )
+            raise StrategyError(f"{type(self).__name__}: {message} (got {shown})")
 
     # -- to override ---------------------------------------------------------------------------
 
@@ -385,18 +448,23 @@ class Strategy:
                 placed = self._clock[0] - 1
                 order = Order(is_buy, None, None, None, None, None, None, str(reason), placed)
                 return self._broker.submit(order)
-        for label, price in (("limit", limit), ("stop", stop), ("sl", sl), ("tp", tp)):
-            if price is not None and not (isinstance(price, int | float) and math.isfinite(price)):
-                raise StrategyError(f"{label}={price!r}: a price must be a finite number")
+        limit = price_level("limit", limit)
+        stop = price_level("stop", stop)
+        sl = price_level("sl", sl)
+        tp = price_level("tp", tp)
         if size is not None and units is not None:
-            raise StrategyError("give either size= or units=, not both")
-        if size is not None and not (0 < size < 1 or (size >= 1 and size == int(size))):
-            raise StrategyError(
-                f"size={size!r}: use 0 < size < 1 for a fraction of equity, a whole number "
-                "of units, or units= for fractional units"
-            )
-        if units is not None and not units > 0:
-            raise StrategyError(f"units={units!r} must be positive")
+            raise StrategyError(f"give either size= or units=, not both{user_line()}")
+        if size is not None:
+            size = finite_number("size", size)
+            if not (0 < size < 1 or (size >= 1 and size == int(size))):
+                raise StrategyError(
+                    f"size={size!r}: use 0 < size < 1 for a fraction of equity, a whole number "
+                    f"of units, or units= for fractional units{user_line()}"
+                )
+        if units is not None:
+            units = finite_number("units", units)
+            if not units > 0:
+                raise StrategyError(f"units={units!r} must be positive{user_line()}")
         ref = (
             limit
             if limit is not None
@@ -409,16 +477,16 @@ class Strategy:
         if (low is not None and not low < ref) or (high is not None and not ref < high):
             raise StrategyError(
                 f"{side} order needs {'SL < price < TP' if is_buy else 'TP < price < SL'} "
-                f"(price {ref:g}, sl {sl}, tp {tp})"
+                f"(price {ref:g}, sl {sl}, tp {tp}){user_line()}"
             )
         order = Order(
             is_buy=is_buy,
             size=size,
             units=units,
-            limit=None if limit is None else float(limit),
-            stop=None if stop is None else float(stop),
-            sl=None if sl is None else float(sl),
-            tp=None if tp is None else float(tp),
+            limit=limit,
+            stop=stop,
+            sl=sl,
+            tp=tp,
             reason=str(reason),
             placed_bar=self._clock[0] - 1,
         )
@@ -478,7 +546,9 @@ def coerce(name: str, raw: Any, default: Any) -> Any:
     """Coerce a command-line value to the type of the parameter's default."""
     kind = type(default)
     if not isinstance(raw, str):
-        if kind is float and type(raw) is int:
+        if kind is float and type(raw) in (int, float):
+            if not math.isfinite(raw):
+                raise StrategyError(f"parameter {name}={raw!r}: expected a finite number")
             return float(raw)
         if type(raw) is kind:
             return raw
@@ -496,8 +566,8 @@ def coerce(name: str, raw: Any, default: Any) -> Any:
             return int(text)
         if kind is float:
             value = float(text)
-            if value != value:
-                raise ValueError
+            if not math.isfinite(value):
+                raise StrategyError(f"parameter {name}={raw!r}: expected a finite number")
             return value
     except ValueError:
         expected = {bool: "true or false", int: "a whole number", float: "a number"}[kind]

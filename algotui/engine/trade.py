@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from algotui.engine.checks import price_level
+
 
 @dataclass(slots=True, eq=False)
 class Trade:
@@ -68,3 +70,26 @@ class Trade:
         """Bars from the entry bar to the exit bar (0 when both fills fall on one bar)."""
         assert self.exit_bar is not None, "trade is still open"
         return self.exit_bar - self.entry_bar
+
+
+def _checked_level(name: str) -> property:
+    """``trade.sl``/``trade.tp`` as a property: a strategy moving a bracket to a value the
+    broker cannot use (text, NaN, a negative price) is refused at the strategy's own line,
+    instead of failing inside the broker or silently switching the stop off."""
+    slot = Trade.__dict__[name]  # the slot's own descriptor keeps the value
+
+    def get(trade: Trade) -> float | None:
+        return slot.__get__(trade, Trade)
+
+    def set_(trade: Trade, value: object) -> None:
+        if value is not None and (value.__class__ is not float or not 0 < value < _INF):
+            value = price_level(f"trade.{name}", value)
+        slot.__set__(trade, value)
+
+    what = "stop-loss" if name == "sl" else "take-profit"
+    return property(get, set_, doc=f"The {what} price of the trade, or None; settable.")
+
+
+_INF = float("inf")
+Trade.sl = _checked_level("sl")  # type: ignore[assignment]
+Trade.tp = _checked_level("tp")  # type: ignore[assignment]

@@ -30,9 +30,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from algotui.errors import DataError
+
+if TYPE_CHECKING:  # imported where frames are read or written: `cache list` needs no pandas
+    import pandas as pd
 
 __all__ = [
     "CacheEntry",
@@ -195,6 +198,8 @@ def load_cached(key: CacheKey) -> tuple[pd.DataFrame, float] | None:
 
 def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Raise ValueError unless ``frame`` has the common bar shape; return it as float64."""
+    import pandas as pd
+
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise ValueError("index is not a DatetimeIndex")
     if list(frame.columns) != list(COLUMNS):
@@ -248,16 +253,19 @@ def save_cached(key: CacheKey, frame: pd.DataFrame, *, fetched_at: datetime | No
 
 
 def list_cache() -> list[CacheEntry]:
-    """Every cached file, sorted by name. Never raises (a missing directory lists nothing)."""
+    """Every cached file, sorted by name; a folder not made yet lists nothing.
+
+    Raises:
+        DataError: the cache folder is a file, or cannot be read.
+    """
+    directory = _readable_dir()
+    if directory is None:
+        return []
     import pyarrow.parquet as pq
 
-    directory = cache_dir()
-    try:
-        paths = sorted(
-            p for p in directory.iterdir() if p.suffix == SUFFIX and not _is_temp(p) and p.is_file()
-        )
-    except OSError:
-        return []
+    paths = sorted(
+        p for p in directory.iterdir() if p.suffix == SUFFIX and not _is_temp(p) and p.is_file()
+    )
     now = _now()
     entries: list[CacheEntry] = []
     for path in paths:
@@ -297,17 +305,62 @@ def clear_cache() -> int:
 
     Only files this module writes (``*.parquet``) are touched, never other files or the
     directory itself, since ``ALGOTUI_CACHE_DIR`` may point anywhere.
+
+    Raises:
+        DataError: the cache folder is not a folder or cannot be read.
+        CacheClearError: some files could not be removed (it names them and why).
     """
-    directory = cache_dir()
-    try:
-        paths = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file()]
-    except OSError:
+    directory = _readable_dir()
+    if directory is None:
         return 0
+    paths = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file()]
     removed = 0
+    failed: list[tuple[str, str]] = []
     for path in paths:
-        if _remove(path) and not _is_temp(path):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue  # gone already: nothing left to do
+        except OSError as exc:
+            failed.append((path.name, exc.strerror or type(exc).__name__))
+            continue
+        if not _is_temp(path):
             removed += 1
+    if failed:
+        names = ", ".join(name for name, _ in failed[:3]) + (", ..." if len(failed) > 3 else "")
+        why = failed[0][1].lower()
+        raise CacheClearError(
+            f"removed {removed} cached files from {directory} but could not remove "
+            f"{len(failed)} ({why}): {names}; check the folder's permissions"
+        )
     return removed
+
+
+class CacheClearError(DataError):
+    """Some cached files could not be removed: not bad input, but the command failed."""
+
+    exit_code = 1
+
+
+def _readable_dir() -> Path | None:
+    """The cache folder if it exists (None if not yet); a one-line error if it is unusable."""
+    directory = cache_dir()
+    where = f"{ENV_VAR}={directory}" if os.environ.get(ENV_VAR, "").strip() else str(directory)
+    if not directory.exists():
+        return None
+    if not directory.is_dir():
+        raise DataError(
+            f"the cache folder {where} is a file, not a folder; point {ENV_VAR} at a folder "
+            "(it is created when needed)"
+        )
+    try:
+        next(directory.iterdir(), None)
+    except OSError as exc:
+        raise DataError(
+            f"cannot read the cache folder {where} ({(exc.strerror or str(exc)).lower()}); "
+            f"check its permissions or point {ENV_VAR} elsewhere"
+        ) from exc
+    return directory
 
 
 def format_age(seconds: float) -> str:
