@@ -819,7 +819,7 @@ def test_interrupted_run_ends_with_a_gapless_error_event(stopped_runs, validator
 
 def test_engine_import_does_not_load_textual() -> None:
     code = (
-        "import sys, algotui.engine\n"
+        "import sys, algotui.engine.backtest\n"
         "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))\n"
         "print('algotui.engine.backtest' in sys.modules)"
     )
