@@ -119,6 +119,7 @@ class Backtest:
         self.stopped_reason = ""
         self.metrics: dict[str, Any] | None = None
         self.columns: RunColumns | None = None
+        self.emitter: _Emitter | None = None  # while the run goes: who gives out its events
         self.strategy: Strategy | None = None
         self.broker: Broker | None = None
         self.equity_curve: np.ndarray | None = None  # equity per bar, once the run ends
@@ -171,7 +172,7 @@ class Backtest:
             self.run_id, times, (o, h, lo, c, v), [x.name for x in inds], [x._full for x in inds]
         )
         yield self._metadata(inds)
-        out = _Emitter(self, columns, times)
+        out = self.emitter = _Emitter(self, columns, times)
         ledger = _Ledger(self.cash)  # the account after each bar with a fill: equity per bar
         clock = strategy._clock
         orders = broker.orders
@@ -357,6 +358,7 @@ class _Emitter:
         self.tally = _Tally()
         self.known: dict[int, tuple] = {}  # trade id -> (sl, tp) last sent
         self.stamp = _stamp
+        self.lock = threading.Lock()
 
     def stop_at(self, i: int) -> None:
         """The run ends at bar ``i``: its stats and equity go out with it."""
@@ -364,6 +366,17 @@ class _Emitter:
 
     def candles(self, b: int) -> list[Candles]:
         """The pending run of candles up to bar ``b`` (exclusive), if any."""
+        with self.lock:
+            return self._candles(b)
+
+    def finished(self, clock: list[int]) -> Candles | None:
+        """From another thread, while the strategy is stuck on a bar: the candles of the bars
+        finished before it that have not gone out (their ``seq`` the next ones)."""
+        with self.lock:
+            batch = self._candles(clock[0] - 1)
+        return batch[0] if batch else None
+
+    def _candles(self, b: int) -> list[Candles]:
         a = self.run_from
         if a >= b:
             return []
@@ -386,7 +399,11 @@ class _Emitter:
 
     def bar(self, i: int, eq: float, broker: Broker) -> list[Any]:
         """Bar ``i``'s events (its candles first), the account at its close being ``eq``."""
-        out: list[Any] = self.candles(i + 1)
+        with self.lock:  # seq numbers are given out here and, for a stuck bar, in finished()
+            return self._bar(i, eq, broker)
+
+    def _bar(self, i: int, eq: float, broker: Broker) -> list[Any]:
+        out: list[Any] = self._candles(i + 1)
         emit = i == self.next_emit
         time = self.times[i]
         for fill in broker.fills:

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -70,7 +71,8 @@ def drain(
     try:
         for record in records:
             if recorder is not None:
-                recorder.write(record)
+                with recorder.lock:
+                    recorder.write(record)
             if progress is not None and isinstance(record, Candles):
                 progress(record.bar + len(record))
             if stop.asked:
@@ -107,6 +109,7 @@ def run_headless(
     to_stdout = record is not None and _is_stdout(record)
     bar = _progress(err, err_console, f"{bt.symbol} {bt.strategy_cls.__name__}", len(bt.data))
     stopped = ""
+    watchdog = _Watchdog(bt, recorder) if recorder is not None else None
     try:
         # What the strategy prints goes to stderr: stdout is for the results (--json).
         with _Stop(err) as stop, contextlib.redirect_stdout(err):
@@ -116,6 +119,8 @@ def run_headless(
         print(f"algotui: error: {exc}", file=err)
         return 1
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         if bar is not None:
             bar(-1)
         _close(recorder)
@@ -129,6 +134,54 @@ def run_headless(
         return failure_code(bt)
     metrics = bt.metrics or {}
     return write_results(bt, metrics, out, err, record, as_json, summary_to_err=to_stdout)
+
+
+class _Watchdog:
+    """Writes the candles of bars a strategy has finished while it is stuck on the next one.
+
+    The engine hands out its records when a bar ends; a strategy stuck inside ``next()``
+    (waiting on a lock, a socket, a long computation) would keep the bars before it from the
+    recording for as long as it is stuck. This thread looks every few milliseconds: when the
+    run has not moved for :data:`~algotui.engine.backtest.RUN_SECONDS` and every record given
+    out is written, the finished bars go out, numbered next.
+    """
+
+    def __init__(self, bt: Backtest, recorder: Recorder) -> None:
+        from algotui.engine.backtest import RUN_SECONDS
+
+        self.bt, self.recorder, self.quiet = bt, recorder, RUN_SECONDS
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="algotui-watchdog", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        seen, since = None, time.monotonic()
+        while not self._stop.wait(self.quiet / 2):
+            out, strategy = self.bt.emitter, self.bt.strategy
+            if out is None or strategy is None:
+                continue
+            clock = strategy._clock
+            now = (clock[0], out.seq)
+            if now != seen:
+                seen, since = now, time.monotonic()
+                continue
+            if time.monotonic() - since < self.quiet:
+                continue
+            recorder = self.recorder
+            with recorder.lock:
+                if recorder.failed is not None or recorder.last_seq + 1 != out.seq:
+                    continue  # a record given out is not written yet: it goes first
+                batch = out.finished(clock)
+                if batch is not None:
+                    try:
+                        recorder.write(batch)
+                    except RecordingError:
+                        return
+                    seen = (clock[0], out.seq)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _tee(records: Iterable[Any], sinks: list[Callable[[Any], None]] | None) -> Iterator[Any]:

@@ -2,6 +2,7 @@
 
 import errno
 import os
+import threading
 import zlib
 from collections import deque
 from pathlib import Path
@@ -76,6 +77,7 @@ class Recorder:
         self._columns: Any = None
         # where the last few records began: room for an error event on a full disk
         self._ends: deque[tuple[int, int]] = deque(maxlen=16)
+        self.lock = threading.Lock()  # the run's thread and a watchdog may both write
 
     def write(self, record: Any) -> None:
         """Append one record: one event, or a run of candles."""

@@ -204,3 +204,38 @@ def test_closed_stdout_and_recording_to_stdout(tmp_path) -> None:
     lines = to_stdout.stdout.splitlines()
     assert all(json.loads(x)["type"] for x in lines), "only events on stdout"
     assert "Final equity" in to_stdout.stderr
+
+
+def test_bars_finished_before_a_stuck_next_reach_the_recording(tmp_path) -> None:
+    (tmp_path / "stuck.py").write_text(
+        "import time\nfrom algotui import Strategy\n"
+        "class Stuck(Strategy):\n"
+        "    def next(self):\n"
+        "        if self.i == 300:\n"
+        "            time.sleep(4)\n"
+    )
+    rec = tmp_path / "r.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "algotui", "run", "-s", "stuck.py", "--record", str(rec)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        seen = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            if rec.exists():
+                lines = rec.read_text().splitlines()
+                candles = [json.loads(x) for x in lines if '"type":"candle"' in x]
+                seen = candles[-1]["bar_number"] if candles else 0
+                if seen == 300:
+                    break
+            time.sleep(0.05)
+        assert seen == 300, "bars 1..300 are in the file while bar 301's next() is stuck"
+        assert proc.poll() is None, "and the strategy is still stuck"
+    finally:
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    got = events(rec)
+    assert [e["seq"] for e in got] == list(range(len(got))) and got[-1]["type"] == "complete"
+    bars = [e["bar_number"] for e in got if e["type"] == "candle"]
+    assert bars == list(range(1, 783))
