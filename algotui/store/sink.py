@@ -1,0 +1,184 @@
+"""Feeding the store: a sink of the event stream, and the same from a viewer's run state.
+
+:class:`StoreSink` takes protocol v1 dicts as they come (candles only counted) and writes the
+run in one transaction at :meth:`StoreSink.finish`. A store that cannot be used never fails
+the run: one line goes to stderr and ``finish`` returns None.
+"""
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from algotui.store.db import Store, StoreError, resolve_path
+from algotui.store.record import RunRecord, build_record
+
+#: Equity event fields kept as a curve point.
+_POINT = ("bar_number", "timestamp", "equity", "cash", "drawdown")
+
+
+def save_record(
+    rec: RunRecord, db: Path | str | None = None, *, err: TextIO | None = None
+) -> str | None:
+    """Save ``rec`` to the store; its id, or None after one line on ``err`` (never raises)."""
+    path = resolve_path(db)
+    try:
+        with Store(path) as store:
+            return store.save(rec)
+    except StoreError as exc:
+        print(f"algotui: warning: run not saved: {exc}", file=err or sys.stderr)
+        return None
+
+
+class StoreSink:
+    """Collects one run's events (protocol v1 dicts) and saves it when told the run ended."""
+
+    def __init__(self, db: Path | str | None = None, *, err: TextIO | None = None) -> None:
+        self.db = db
+        self.err = err
+        self.meta: dict[str, Any] | None = None
+        self.trades: list[dict[str, Any]] = []
+        self.equity: list[dict[str, Any]] = []
+        self.metrics: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.bars = 0
+        self.saved_id: str | None = None
+
+    def add(self, event: dict[str, Any]) -> None:
+        """Take one event; candles are only counted."""
+        kind = event.get("type")
+        if kind == "candle":
+            self.bars += 1
+        elif kind == "equity":
+            self.equity.append({k: event.get(k) for k in _POINT})
+        elif kind == "trade":
+            self.trades.append(event)
+        elif kind == "metadata":
+            self.meta = event
+        elif kind == "complete":
+            self.metrics = event.get("metrics") or {}
+            self.bars = int(event.get("total_bars") or self.bars)
+        elif kind == "error":
+            self.error = event
+
+    def add_item(self, item: Any, codec: Any) -> None:
+        """Take one item of an engine's compact stream (``Backtest.stream()``), expanding
+        only what the store keeps: a run of candles is just counted."""
+        kind = item.type
+        if kind == "candles":
+            a, b = item.data
+            self.bars += b - a
+        elif kind == "candle":
+            self.bars += 1
+        elif kind in ("stats", "signal"):
+            return  # not stored: skip expanding them
+        elif isinstance(item.data, dict):  # metadata, complete, error: already plain
+            run_id = getattr(codec, "run_id", None)
+            self.add({"type": kind, "seq": item.seq, "run_id": run_id, **item.data})
+        else:
+            self.add(codec.to_dict(item))
+
+    def record(
+        self,
+        status: str | None = None,
+        recording: Path | str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> RunRecord | None:
+        """The run collected so far as a record (None before its metadata)."""
+        if self.meta is None:
+            return None
+        return build_record(
+            self.meta,
+            trades=self.trades,
+            equity=self.equity,
+            metrics=self.metrics,
+            error=self.error,
+            bars=self.bars,
+            status=status,
+            recording=None if recording is None else str(recording),
+            config=config,
+        )
+
+    def finish(
+        self,
+        status: str | None = None,
+        recording: Path | str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Write the run in one transaction; its id, or None (after one line on stderr)."""
+        rec = self.record(status, recording, config)
+        if rec is None:
+            print("algotui: warning: run not saved: no metadata event", file=self.err or sys.stderr)
+            return None
+        self.saved_id = save_record(rec, self.db, err=self.err)
+        return self.saved_id
+
+
+def tee_stream(
+    stream: Callable[[], Iterator[Any]], sink: StoreSink, codec: Callable[[], Any]
+) -> Callable[[], Iterator[Any]]:
+    """``stream`` (a ``Backtest.stream``) whose items also go to ``sink`` as they pass."""
+
+    def teed() -> Iterator[Any]:
+        for item in stream():
+            sink.add_item(item, codec())
+            yield item
+
+    return teed
+
+
+def state_record(
+    state: Any,
+    *,
+    status: str | None = None,
+    recording: Path | str | None = None,
+    config: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> RunRecord | None:
+    """A record from a :class:`~algotui.view.state.RunState` (None before its metadata).
+
+    A live run's state keeps its metadata without ``run_id``: pass it to keep the engine's.
+    """
+    if not state.meta:
+        return None
+    meta = dict(state.meta)
+    if run_id:
+        meta["run_id"] = run_id
+    points = []
+    for bar, eq, dd in zip(state.equity_bar, state.equity, state.drawdown, strict=False):
+        try:
+            stamp = state.times[bar]
+        except IndexError:
+            stamp = None
+        points.append(
+            {"bar_number": bar + 1, "timestamp": stamp, "equity": eq, "cash": None, "drawdown": dd}
+        )
+    return build_record(
+        meta,
+        trades=list(state.trades),
+        equity=points,
+        metrics=state.metrics,
+        error=state.error,
+        bars=state.bars,
+        status=status,
+        recording=None if recording is None else str(recording),
+        config=config,
+    )
+
+
+def save_state(
+    state: Any,
+    db: Path | str | None = None,
+    *,
+    status: str | None = None,
+    recording: Path | str | None = None,
+    config: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    err: TextIO | None = None,
+) -> str | None:
+    """Save the run a viewer's state holds; its id, or None (after one line on stderr)."""
+    rec = state_record(state, status=status, recording=recording, config=config, run_id=run_id)
+    if rec is None:
+        print("algotui: warning: run not saved: it had not started", file=err or sys.stderr)
+        return None
+    return save_record(rec, db, err=err)
