@@ -104,7 +104,9 @@ def daily_stats(
         ret = None
         if value is not None and previous:
             ret = (value / previous - 1) * 100
-        days.append({"date": date, "equity": value, "return_pct": ret, "trades": closed.get(date, 0)})
+        days.append(
+            {"date": date, "equity": value, "return_pct": ret, "trades": closed.get(date, 0)}
+        )
         previous = value
     return days
 
