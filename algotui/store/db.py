@@ -125,7 +125,7 @@ def describe(exc: BaseException, path: Path) -> str:
     if "locked" in low or "busy" in low:
         return (
             f"the results store {path} is locked by another program "
-            f"(waited {BUSY_SECONDS:g} s); try again, or use --db PATH"
+            "; try again, or use --db PATH for another store"
         )
     if isinstance(exc, sqlite3.DatabaseError) and (
         "not a database" in low or "malformed" in low or "corrupt" in low
@@ -140,9 +140,9 @@ def describe(exc: BaseException, path: Path) -> str:
 class Store:
     """An open results store. Use as a context manager; every method may raise StoreError."""
 
-    def __init__(self, path: Path | str, *, timeout: float = BUSY_SECONDS) -> None:
+    def __init__(self, path: Path | str, *, timeout: float | None = None) -> None:
         self.path = Path(path)
-        self.timeout = timeout
+        self.timeout = timeout = BUSY_SECONDS if timeout is None else timeout
         self.conn: sqlite3.Connection | None = None
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
