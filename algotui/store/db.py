@@ -124,8 +124,8 @@ def describe(exc: BaseException, path: Path) -> str:
     low = text.lower()
     if "locked" in low or "busy" in low:
         return (
-            f"the results store {path} is locked by another program "
-            "; try again, or use --db PATH for another store"
+            f"the results store {path} is locked by another program; try again, "
+            "or use --db PATH for another store"
         )
     if isinstance(exc, sqlite3.DatabaseError) and (
         "not a database" in low or "malformed" in low or "corrupt" in low
