@@ -177,6 +177,11 @@ class RunsScreen(Screen[Path | None]):
             return
         self.dismiss(path)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table takes the key itself) replays it."""
+        event.stop()
+        self.action_replay()
+
     def action_close(self) -> None:
         """Back to the run."""
         self.dismiss(None)
