@@ -49,7 +49,9 @@ def _open(db: Path | None) -> "Store":
 
 
 def _when(stamp: str | None) -> str:
-    return (stamp or "")[:16].replace("T", " ")
+    from algotui.store.summary import when
+
+    return when(stamp)
 
 
 @runs_app.command("list")
@@ -63,7 +65,7 @@ def runs_list(
     from rich.table import Table
 
     from algotui.errors import UserError
-    from algotui.format import num, pct
+    from algotui.store.summary import LIST_COLUMNS, list_cells
 
     if limit is not None and limit < 1:
         raise UserError(f"--limit {limit}: give at least 1")
@@ -77,36 +79,10 @@ def runs_list(
         )
         raise UserError(f"no stored run matches {wanted} (algotui runs list shows them all)")
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for name, justify in (
-        ("id", "left"),
-        ("when (UTC)", "left"),
-        ("strategy", "left"),
-        ("symbol", "left"),
-        ("int", "left"),
-        ("bars", "right"),
-        ("return", "right"),
-        ("sharpe", "right"),
-        ("max DD", "right"),
-        ("trades", "right"),
-        ("status", "left"),
-        ("latest", "center"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for name, right in LIST_COLUMNS:
+        table.add_column(name, justify="right" if right else "left", no_wrap=True)
     for r in rows:
-        table.add_row(
-            r["id"],
-            _when(r["created_at"]),
-            r["strategy"],
-            r["symbol"],
-            r["interval"],
-            f"{r['bars']:,}",
-            pct(r["return_pct"]),
-            num(r["sharpe"]),
-            pct(r["max_drawdown"]),
-            str(r["trades"]),
-            r["status"],
-            "*" if r["latest"] else "",
-        )
+        table.add_row(*list_cells(r))
     _console().print(table)
 
 

@@ -16,25 +16,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from algotui.errors import UserError
-from algotui.format import num, pct
 from algotui.store.compare import comparison, equity_plot
 from algotui.store.db import Store, resolve_path
+from algotui.store.summary import LIST_COLUMNS, list_cells
 
-COLUMNS = (
-    "",
-    "id",
-    "when (UTC)",
-    "strategy",
-    "symbol",
-    "bars",
-    "return",
-    "sharpe",
-    "max DD",
-    "trades",
-    "status",
-    "latest",
-    "rec",
-)
+#: A mark column, the summary columns ``runs list`` shows, and whether it has a recording.
+COLUMNS = ("", *(name for name, _ in LIST_COLUMNS), "rec")
 
 
 class RunsScreen(Screen[Path | None]):
@@ -109,21 +96,8 @@ class RunsScreen(Screen[Path | None]):
             note.update("No runs stored yet: every `algotui run` saves one.")
 
     def _cells(self, r: dict[str, Any]) -> list[str]:
-        return [
-            "x" if r["id"] in self.marked else "",
-            r["id"],
-            (r["created_at"] or "")[:16].replace("T", " "),
-            r["strategy"],
-            f"{r['symbol']} {r['interval']}".strip(),
-            f"{r['bars']:,}",
-            pct(r["return_pct"]),
-            num(r["sharpe"]),
-            pct(r["max_drawdown"]),
-            str(r["trades"]),
-            r["status"],
-            "*" if r["latest"] else "",
-            "yes" if r["recording"] else "",
-        ]
+        mark = "x" if r["id"] in self.marked else ""
+        return [mark, *list_cells(r), "yes" if r["recording"] else ""]
 
     def _current(self) -> str | None:
         table = self.query_one(DataTable)
