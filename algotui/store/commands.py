@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from algotui.store.db import Store
 
 runs_app = typer.Typer(
-    help="The results store: every run saved, listed, compared and exported.",
+    help="Stored runs: list, show, compare, export, delete.",
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
 )
@@ -61,7 +61,7 @@ def runs_list(
     limit: Annotated[int | None, typer.Option(help="At most this many (newest first).")] = None,
     db: DbOpt = None,
 ) -> None:
-    """A table of stored runs, newest first (* marks the latest per strategy and symbol)."""
+    """Stored runs, newest first; * marks the latest of each strategy and symbol."""
     from rich.table import Table
 
     from algotui.errors import UserError
@@ -158,7 +158,7 @@ def runs_compare(
     plot: Annotated[bool, typer.Option(help="Draw the equity curves overlaid.")] = True,
     db: DbOpt = None,
 ) -> None:
-    """Metrics side by side (* marks the best of each row) and the equity curves overlaid."""
+    """Runs side by side (* marks the best of each row), equity curves overlaid."""
     from rich.table import Table
     from rich.text import Text
 
@@ -199,10 +199,10 @@ def runs_export(
         Path | None,
         typer.Option(help="File (json) or folder (csv, parquet); default run-ID[.json|-csv|...]."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite files that exist.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Write a run's trades, equity curve, daily stats and metrics to files."""
+    """Write a run's trades, equity, daily stats and metrics to files."""
     from algotui.errors import UserError
     from algotui.store.export import FORMATS, export_run
 
