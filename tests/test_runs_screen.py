@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
-from test_app import make_app, screen_text
+import pytest
+from test_app import SOURCES, make_app, screen_text, until
 from test_runs_cli import save
 from textual.app import App
 from textual.widgets import DataTable, Static
 
 from algotui.store.db import Store
+from algotui.store.sink import save_state
 from algotui.tui.app import HELP_ROWS
 from algotui.tui.screens.runs import CompareScreen, RunsScreen
 
@@ -111,3 +113,25 @@ async def test_R_in_the_app_opens_the_runs_and_enter_replays_a_recorded_one(tmp_
         await pilot.press("down", "enter")
         await pilot.pause()
     assert app.replay_request == recording
+
+
+@pytest.mark.parametrize("source", SOURCES)
+async def test_the_app_saves_what_a_headless_run_saves(tmp_path, source) -> None:
+    """A live run's state (compact engine events, in this process or from a child) saves the
+    same trades, curve and metrics as the protocol dicts of the same run."""
+    db = tmp_path / "runs.sqlite"
+    app = make_app(speed=None, paused=False, source=source)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.state.done)
+    from_app = save_state(app.state, db, run_id="fromtheapp00")
+    from_events = save(db, "fromevents00", bars=782)
+    with Store(db) as store:
+        a, b = store.get(from_app), store.get(from_events)
+        for key in ("metrics", "params", "status", "bars", "return_pct", "config"):
+            assert a[key] == b[key], key
+        assert store.trades(from_app) == store.trades(from_events)
+        strip = [(p["bar_number"], p["timestamp"], p["equity"]) for p in store.equity(from_app)]
+        assert strip == [
+            (p["bar_number"], p["timestamp"], p["equity"]) for p in store.equity(from_events)
+        ]
+        assert store.daily(from_app) == store.daily(from_events)
