@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 from test_app import SOURCES, make_app, screen_text, until
 from test_runs_cli import save
+from test_store import run_events
 from textual.app import App
 from textual.widgets import DataTable, Static
 
 from algotui.store.db import Store
-from algotui.store.sink import save_state
+from algotui.store.sink import StoreSink, save_state
 from algotui.tui.app import HELP_ROWS
 from algotui.tui.screens.runs import CompareScreen, RunsScreen
 
@@ -47,6 +48,10 @@ async def test_browse_and_compare_two_runs(tmp_path) -> None:
         await pilot.press("space")  # marks the second
         assert screen.marked == [third, second]
         assert table.get_row(third)[0] == "x" and table.get_row(first)[0] == ""
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert any(line.split()[:2] == ["x", third] for line in lines)  # the mark shows
+        assert any(line.split()[:1] == [first] for line in lines)
         await pilot.press("c")
         await pilot.pause()
         compare = app.screen
@@ -135,3 +140,36 @@ async def test_the_app_saves_what_a_headless_run_saves(tmp_path, source) -> None
             (p["bar_number"], p["timestamp"], p["equity"]) for p in store.equity(from_events)
         ]
         assert store.daily(from_app) == store.daily(from_events)
+
+
+def fixed_store(db: Path) -> None:
+    """Three runs with fixed ids and times: screens that look the same on every run."""
+    for n, (run_id, strategy, params) in enumerate(
+        [
+            ("aaaa11112222", "sma_cross", {"fast": 5}),
+            ("bbbb33334444", "rsi_reversion", {}),
+            ("cccc55556666", "sma_cross", {}),
+        ]
+    ):
+        sink = StoreSink(db)
+        for e in run_events(bars=400, strategy=strategy, **params):
+            if e["type"] == "metadata":
+                e = {**e, "run_id": run_id, "created_at": f"2025-03-0{n + 1}T09:30:00.000000Z"}
+            sink.add(e)
+        assert sink.finish() == run_id
+
+
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+def test_runs_screen_snapshot(snap_compare, tmp_path, monkeypatch, size) -> None:
+    monkeypatch.chdir(tmp_path)  # the title shows the store's path: the same on every run
+    db = Path("runs.sqlite")
+    fixed_store(db)
+    assert snap_compare(Host(db), terminal_size=size, press=["space"])
+
+
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)])
+def test_compare_screen_snapshot(snap_compare, tmp_path, monkeypatch, size) -> None:
+    monkeypatch.chdir(tmp_path)  # the title shows the store's path: the same on every run
+    db = Path("runs.sqlite")
+    fixed_store(db)
+    assert snap_compare(Host(db), terminal_size=size, press=["space", "space", "c"])

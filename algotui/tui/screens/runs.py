@@ -65,7 +65,8 @@ class RunsScreen(Screen[Path | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for name in COLUMNS:
-            table.add_column(name, key=name or "mark")
+            # The mark column is one cell wide from the start: its title is empty.
+            table.add_column(name, key=name or "mark", width=1 if not name else None)
         self.load()
         table.focus()
 
