@@ -352,3 +352,42 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path) -> None:
             assert len(store.trades(r["id"])) == trades
         assert sum(r["latest"] for r in runs) == 1
         assert runs[0]["latest"]
+
+
+def test_comparison_marks_the_best_and_skips_what_is_missing() -> None:
+    from algotui.store.compare import best_indexes, comparison, equity_plot
+
+    assert best_indexes([1.0, 3.0, 2.0], "high") == {1}
+    assert best_indexes([1.0, 3.0, 1.0], "low") == {0, 2}  # a tie marks both
+    assert best_indexes([2.0, 2.0], "high") == set()  # nothing stands out
+    assert best_indexes([None, 5.0], "high") == set()  # one value is no contest
+    assert best_indexes([4.0, 5.0], None) == set()
+    done = {"id": "a", "params": {}, "bars": 10, "total_bars": 10, "status": "completed"}
+    done["metrics"] = {"total_return_pct": 5.0, "sharpe_ratio": 1.0, "max_drawdown": 9.0}
+    stopped = {"id": "b", "params": {}, "bars": 4, "total_bars": 10, "status": "stopped"}
+    stopped.update(metrics=None, return_pct=7.0, max_drawdown=2.0, trades=1)
+    rows = {label: (cells, best) for label, cells, best in comparison([done, stopped])}
+    assert rows["Return"] == (["5.00%", "7.00%"], {1})  # what the stopped run reached
+    assert rows["Sharpe"] == (["1.00", "-"], set())
+    assert rows["Max drawdown"] == (["9.00%", "2.00%"], {1})
+    assert rows["Bars"][0] == ["10", "4 of 10"]
+    plot = equity_plot(
+        [("a", [{"bar_number": 1, "equity": 1.0}, {"bar_number": 2, "equity": 2.0}]), ("b", [])],
+        color=False,
+    )
+    assert "a" in plot and "\x1b" not in plot
+    assert equity_plot([("b", [])]) == "(no equity points to plot)"
+
+
+def test_a_newer_store_stops_the_runs_commands_with_one_line(tmp_path, capsys) -> None:
+    from algotui import cli
+
+    path = tmp_path / "runs.sqlite"
+    saved_from(run_events(bars=60), path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["runs", "list", "--db", str(path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "schema v7, newer" in err
