@@ -13,20 +13,29 @@ import pytest
 
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
-from algotui.protocol.codec import read_events
+from algotui.protocol.encode import Encoder
+from algotui.protocol.read import read_events
 from algotui.run.headless import run_headless
-from algotui.run.recorder import open_recording
 from algotui.store import db as store_db
 from algotui.store.db import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 from algotui.store.record import daily_stats, derive_status
-from algotui.store.sink import StoreSink, save_state, tee_stream
+from algotui.store.sink import StoreSink, save_state
 from algotui.view.state import RunState
+
+
+def dicts_of(bt: Backtest) -> list[dict]:
+    """The protocol v1 dicts of a run."""
+    encode = Encoder(bt.run_id)
+    out: list[dict] = []
+    for record in bt.stream():
+        d = encode.to_dict(record)
+        out.extend(d if isinstance(d, list) else [d])
+    return out
 
 
 def run_events(bars: int = 300, strategy: str = "sma_cross", **params) -> list[dict]:
     """The protocol v1 dicts of a real run on the sample."""
-    bt = Backtest(load_source("sample").iloc[:bars], BUILTINS[strategy], params)
-    return [bt.codec.to_dict(e) for e in bt.events()]
+    return dicts_of(Backtest(load_source("sample").iloc[:bars], BUILTINS[strategy], params))
 
 
 def saved_from(events: list[dict], path: Path, **finish) -> str:
@@ -109,12 +118,11 @@ def test_a_recording_and_the_live_stream_save_the_same(tmp_path, capsys) -> None
     path = tmp_path / "runs.sqlite"
     recording = tmp_path / "run.jsonl"
     bt = Backtest(load_source("sample").iloc[:300], BUILTINS["rsi_reversion"], {})
-    live = StoreSink(path)
-    bt.stream = tee_stream(bt.stream, live, lambda: bt.codec)
-    assert run_headless(bt, record=recording) == 0
+    live = StoreSink(path, run_id=bt.run_id)
+    assert run_headless(bt, record=recording, sinks=[live.add_record]) == 0
     live_key = live.finish(recording=recording)
     from_file = StoreSink(path)
-    with open_recording(recording) as f:
+    with recording.open(encoding="utf-8") as f:
         for event in read_events(f):
             from_file.add(event)
     file_key = from_file.finish(recording=recording)
@@ -162,7 +170,7 @@ class Boom(Strategy):
 def test_how_a_run_ended_is_its_status(tmp_path) -> None:
     path = tmp_path / "runs.sqlite"
     bt = Backtest(load_source("sample").iloc[:200], Boom, {})
-    failed = saved_from([bt.codec.to_dict(e) for e in bt.events()], path)
+    failed = saved_from(dicts_of(bt), path)
     events = run_events(bars=200)
     stopped = saved_from([*events[:300], {"type": "error", "message": "interrupted"}], path)
     early = saved_from(events[:300], path)

@@ -6,7 +6,6 @@ the run: one line goes to stderr and ``finish`` returns None.
 """
 
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,6 +14,8 @@ from algotui.store.record import RunRecord, build_record
 
 #: Equity event fields kept as a curve point.
 _POINT = ("bar_number", "timestamp", "equity", "cash", "drawdown")
+#: The event types the store keeps (signals, stats and level moves are not stored).
+_KEPT = frozenset({"metadata", "trade", "equity", "complete", "error"})
 
 
 def save_record(
@@ -31,11 +32,19 @@ def save_record(
 
 
 class StoreSink:
-    """Collects one run's events (protocol v1 dicts) and saves it when told the run ended."""
+    """Collects one run's events and saves it when told the run ended.
 
-    def __init__(self, db: Path | str | None = None, *, err: TextIO | None = None) -> None:
+    Feed it protocol v1 dicts (:meth:`add`: a recording, a socket) or the engine's records
+    (:meth:`add_record`: ``run_headless(..., sinks=[sink.add_record])``); candles are only
+    counted.
+    """
+
+    def __init__(
+        self, db: Path | str | None = None, *, run_id: str = "", err: TextIO | None = None
+    ) -> None:
         self.db = db
         self.err = err
+        self.run_id = run_id
         self.meta: dict[str, Any] | None = None
         self.trades: list[dict[str, Any]] = []
         self.equity: list[dict[str, Any]] = []
@@ -43,9 +52,10 @@ class StoreSink:
         self.error: dict[str, Any] | None = None
         self.bars = 0
         self.saved_id: str | None = None
+        self._encoder: Any = None
 
     def add(self, event: dict[str, Any]) -> None:
-        """Take one event; candles are only counted."""
+        """Take one protocol v1 dict; candles are only counted."""
         kind = event.get("type")
         if kind == "candle":
             self.bars += 1
@@ -61,22 +71,18 @@ class StoreSink:
         elif kind == "error":
             self.error = event
 
-    def add_item(self, item: Any, codec: Any) -> None:
-        """Take one item of an engine's compact stream (``Backtest.stream()``), expanding
-        only what the store keeps: a run of candles is just counted."""
-        kind = item.type
-        if kind == "candles":
-            a, b = item.data
-            self.bars += b - a
-        elif kind == "candle":
-            self.bars += 1
-        elif kind in ("stats", "signal"):
-            return  # not stored: skip expanding them
-        elif isinstance(item.data, dict):  # metadata, complete, error: already plain
-            run_id = getattr(codec, "run_id", None)
-            self.add({"type": kind, "seq": item.seq, "run_id": run_id, **item.data})
-        else:
-            self.add(codec.to_dict(item))
+    def add_record(self, record: Any) -> None:
+        """Take one of the engine's records (:mod:`algotui.protocol.records`): a batch of
+        candles is counted, and only what the store keeps becomes a dict."""
+        kind = record.type
+        if kind == "candle":
+            self.bars += len(record)
+        elif kind in _KEPT:
+            if self._encoder is None:
+                from algotui.protocol.encode import Encoder
+
+                self._encoder = Encoder(self.run_id)
+            self.add(self._encoder.to_dict(record))
 
     def record(
         self,
@@ -114,19 +120,6 @@ class StoreSink:
         return self.saved_id
 
 
-def tee_stream(
-    stream: Callable[[], Iterator[Any]], sink: StoreSink, codec: Callable[[], Any]
-) -> Callable[[], Iterator[Any]]:
-    """``stream`` (a ``Backtest.stream``) whose items also go to ``sink`` as they pass."""
-
-    def teed() -> Iterator[Any]:
-        for item in stream():
-            sink.add_item(item, codec())
-            yield item
-
-    return teed
-
-
 def state_record(
     state: Any,
     *,
@@ -141,9 +134,10 @@ def state_record(
     """
     if not state.meta:
         return None
+    if getattr(state, "cursor", None) is not None:
+        state.follow()  # the whole run, whatever bar the viewer was looking at
     meta = dict(state.meta)
-    if run_id:
-        meta["run_id"] = run_id
+    meta["run_id"] = run_id or getattr(state, "run_id", "") or meta.get("run_id") or ""
     points = []
     for bar, eq, dd in zip(state.equity_bar, state.equity, state.drawdown, strict=False):
         try:
