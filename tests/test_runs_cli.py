@@ -3,9 +3,11 @@ as direct calls of the entry point."""
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -308,3 +310,36 @@ def test_the_app_saves_its_run_and_hands_a_picked_recording_to_replay(
     )
     assert code == 3
     assert seen[0][0] == "after" and seen[1][:2] == ("replay", picked)
+
+
+def test_a_run_stopped_with_ctrl_c_is_saved_as_stopped(tmp_path) -> None:
+    strategy = tmp_path / "slow.py"
+    strategy.write_text(
+        "import time\n"
+        "from algotui.engine import Strategy\n\n"
+        "class Slow(Strategy):\n"
+        "    def next(self):\n"
+        "        time.sleep(0.02)\n"
+    )
+    db = tmp_path / "runs.sqlite"
+    recording = tmp_path / "run.jsonl"
+    env = {**os.environ, "ALGOTUI_DB": str(db)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "algotui", "run", "-s", str(strategy), "--record", str(recording)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (recording.exists() and recording.read_text().count('"candle"') >= 20):
+        assert time.monotonic() < deadline and proc.poll() is None, "the run never got going"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run["status"] == "stopped" and 20 <= run["bars"] < 782
+        assert run["recording"] == str(recording)
+    assert out.strip().endswith(f"(algotui runs show {run['id']})")
