@@ -13,9 +13,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from algotui.errors import UserError
+
+if TYPE_CHECKING:
+    from algotui.store.record import RunRecord
 
 #: How long a writer waits for another one before giving up (seconds).
 BUSY_SECONDS = 10.0
@@ -214,8 +217,8 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def save(self, rec: Any) -> str:
-        """Insert a :class:`~algotui.store.record.RunRecord` in one transaction; its id."""
+    def save(self, rec: "RunRecord") -> str:
+        """Insert a run in one transaction; its id (the run's own, unless that is taken)."""
         with self._write() as conn:
             taken = conn.execute("SELECT 1 FROM runs WHERE id = ?", (rec.run_id,)).fetchone()
             run_key = uuid.uuid4().hex[:12] if taken or not rec.run_id else rec.run_id

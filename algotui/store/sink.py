@@ -28,7 +28,10 @@ def save_record(
             return store.save(rec)
     except StoreError as exc:
         print(f"algotui: warning: run not saved: {exc}", file=err or sys.stderr)
-        return None
+    except Exception as exc:  # noqa: BLE001 - whatever goes wrong here, the run has succeeded
+        why = f"{type(exc).__name__}: {exc}"
+        print(f"algotui: warning: run not saved to {path} ({why})", file=err or sys.stderr)
+    return None
 
 
 class StoreSink:
