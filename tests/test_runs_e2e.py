@@ -2,6 +2,7 @@
 compare, back, pick a recorded run and watch its replay."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -50,3 +51,33 @@ def test_browse_compare_and_replay_a_stored_run_in_the_real_app(tmp_path) -> Non
         t.kill()
     with Store(db) as store:
         assert store.count() == 2  # the run left at bar 0 for the replay was not saved
+
+
+def test_the_app_saves_a_run_left_midway_as_stopped_and_a_finished_one_whole(tmp_path) -> None:
+    db = tmp_path / "runs.sqlite"
+    exe = os.path.join(os.path.dirname(sys.executable), "algotui")
+    t = Tmux(f"ALGOTUI_DB={db} {exe} run --paused -s rsi_reversion", width=120, height=36)
+    try:
+        t.wait(lambda s: "PAUSED" in s and "/ 782" in s)
+        t.keys("n")
+        t.wait(lambda s: re.search(r"Bar\s+1 / 782", s) is not None)
+        t.keys("n")
+        t.wait(lambda s: re.search(r"Bar\s+2 / 782", s) is not None)
+        t.keys("q")
+        t.wait(lambda s: not t.alive(), timeout=15)
+    finally:
+        t.kill()
+    t = Tmux(f"ALGOTUI_DB={db} {exe} run --speed max", width=120, height=36)
+    try:
+        t.wait(lambda s: "DONE" in s, timeout=60)
+        t.keys("q")
+        t.wait(lambda s: not t.alive(), timeout=15)
+    finally:
+        t.kill()
+    with Store(db) as store:
+        done, stopped = store.runs()
+        assert stopped["strategy"] == "rsi_reversion" and stopped["status"] == "stopped"
+        assert stopped["bars"] == 2
+        assert done["strategy"] == "sma_cross" and done["status"] == "completed"
+        assert done["bars"] == 782 and store.get(done["id"])["metrics"]["bars"] == 782
+        assert len(store.trades(done["id"])) == store.get(done["id"])["trades"]
