@@ -10,6 +10,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from algotui.errors import UserError
+from algotui.store.commands import runs_app  # typer only: each command imports what it needs
 
 app = typer.Typer(
     add_completion=False,
@@ -154,6 +155,13 @@ def run(
     paused: Annotated[
         bool, typer.Option("--paused", help="Open the app paused at the first bar.")
     ] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="The results store to save to (default: $ALGOTUI_DB, else user data)."),
+    ] = None,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not save the run to the results store.")
+    ] = False,
 ) -> None:
     """Run a backtest: in the app, or headless with --record / --json / --headless."""
     from algotui.engine import Backtest, load_strategy
@@ -212,17 +220,54 @@ def run(
             "algotui: not a terminal, running headless (use --headless to say so)", file=sys.stderr
         )
         interactive = False
+    saved = {"close_at_end": close_at_end}  # the one setting the metadata does not carry
     if not interactive:
         from algotui.run.headless import run_headless
 
         inputs = [Path(x) for x in (source, strategy.partition(":")[0]) if Path(x).is_file()]
-        raise typer.Exit(run_headless(bt, record=record, as_json=as_json, protected=inputs))
+        sink = None
+        if not no_save:
+            from algotui.store.sink import StoreSink
+
+            # The store reads the run's records as the recorder does (candles only counted).
+            sink = StoreSink(db, run_id=bt.run_id)
+        code = run_headless(
+            bt,
+            record=record,
+            as_json=as_json,
+            protected=inputs,
+            sinks=None if sink is None else [sink.add_record],
+        )
+        if sink is not None:
+            run_key = sink.finish(
+                status="stopped" if code == 130 else None,
+                recording=record.resolve() if record else None,
+                config=saved,
+            )
+            if run_key and not as_json:
+                print(f"saved as run {run_key} (algotui runs show {run_key})")
+        raise typer.Exit(code)
     from algotui.run.player import Player
     from algotui.run.process import EngineProcess, can_fork
 
+    def save(app) -> None:  # noqa: ANN001 - the app, once it has closed
+        from algotui.store.sink import save_state
+
+        if not (app.state.done or app.state.received):
+            return  # quit before the first bar came: nothing ran
+        status = None if app.state.done else "stopped"
+        save_state(app.state, db, status=status, config=saved, run_id=bt.run_id)
+
     # The engine runs in a child process where it can: this one's time goes to drawing.
     stream = EngineProcess(bt) if can_fork() else bt.stream()
-    code = play(Player(stream, speed=pace), bt.run_id, theme, paused)
+    code = play(
+        Player(stream, speed=pace),
+        bt.run_id,
+        theme,
+        paused,
+        after=None if no_save else save,
+        db=db,
+    )
     if bt.status == "failed":
         from algotui.run.headless import failure_code, report_failure
 
@@ -277,14 +322,36 @@ def check_theme(theme: str | None) -> None:
         raise UserError(f"--theme {theme!r}: choose one of {', '.join(names)}")
 
 
-def play(player, run_id: str, theme: str | None, paused: bool, notes=None) -> int:  # noqa: ANN001
+def play(  # noqa: ANN001
+    player,
+    run_id: str,
+    theme: str | None,
+    paused: bool,
+    notes=None,
+    *,
+    after=None,
+    db: Path | None = None,
+) -> int:
     """Open the app on ``player`` and return its exit code. ``notes`` collects what a reader
-    found wrong with a recording; the app shows each as a notice."""
+    found wrong with a recording; the app shows each as a notice.
+
+    ``after(app)`` runs once the app has closed (the store saves the run there). A stored run
+    picked for replay in the app's runs screen is then replayed.
+    """
     from algotui.tui.app import AlgoApp
 
     app = AlgoApp(player, theme=theme, start_paused=paused, run_id=run_id, notes=notes)
+    app.store_path = db
     result = app.run()
-    return app.return_code or result or 0
+    if after is not None:
+        after(app)
+    code = app.return_code or result or 0
+    if app.replay_request is not None:
+        try:
+            replay(app.replay_request, theme=theme)
+        except Exit as exc:
+            return exc.exit_code
+    return code
 
 
 @app.command()
@@ -328,6 +395,8 @@ def check(
         f"{m.get('open_trades')} open, return {m.get('total_return_pct', 0):.2f}%"
     )
 
+
+app.add_typer(runs_app, name="runs")
 
 cache_app = typer.Typer(help="The on-disk cache of downloaded market data.")
 app.add_typer(cache_app, name="cache")
@@ -428,7 +497,7 @@ def main(argv: list[str] | None = None) -> None:
     _exit(code if isinstance(code, int) else 0)
 
 
-COMMANDS = ("run", "replay", "check", "strategies", "cache")
+COMMANDS = ("run", "replay", "check", "strategies", "cache", "runs")
 
 
 def _one_line(text: str) -> str:

@@ -61,6 +61,8 @@ def _pin_environment() -> None:
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     env["ALGOTUI_CACHE_DIR"] = os.path.join(scratch, "cache")
     env["XDG_CACHE_HOME"] = os.path.join(scratch, "xdg-cache")
+    # Runs the tests make are saved to a results store of their own, never the user's.
+    env["ALGOTUI_DB"] = os.path.join(scratch, "runs.sqlite")
 
 
 _pin_environment()

@@ -21,10 +21,14 @@ class Tmux:
         self.name = f"algotui-e2e-{os.getpid()}-{time.monotonic_ns()}"
         env = {**os.environ, "TERM": "xterm-256color"}
         env.pop("NO_COLOR", None)
+        # A tmux server that is already running gives a new session its own environment, not
+        # this one's: the results store the tests use is passed on explicitly.
+        store = ["-e", f"ALGOTUI_DB={env['ALGOTUI_DB']}"] if env.get("ALGOTUI_DB") else []
         subprocess.run(
             [
                 "tmux",
                 "new-session",
+                *store,
                 "-d",
                 "-s",
                 self.name,

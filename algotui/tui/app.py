@@ -116,6 +116,7 @@ HELP_ROWS = [
     ("tab", "signal log: up/down, enter jumps the chart there"),
     ("s", "save a screenshot (SVG)"),
     ("t", "cycle themes"),
+    ("R", "stored runs: browse, replay one, compare several"),  # results store
     ("?", "this help"),
     ("q", "quit"),
 ]
@@ -185,6 +186,7 @@ class AlgoApp(App[int]):
         Binding("v", "toggle_volume", "Volume", show=False),
         Binding("s", "screenshot", "Shot", show=False),
         Binding("t", "cycle_theme", "Theme"),
+        Binding("R", "runs", "Runs", show=False),  # results store
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -515,6 +517,26 @@ class AlgoApp(App[int]):
         self.player.stop()
         code = 1 if self.state.failed else 0
         self.exit(code, return_code=code)
+
+    # -- results store: the runs screen (begin) -------------------------------------------------
+    #: The store the runs screen reads (``--db``); None for $ALGOTUI_DB or the default.
+    store_path: Path | None = None
+    #: A stored run's recording picked for replay: the app exits and the command replays it.
+    replay_request: Path | None = None
+
+    def action_runs(self) -> None:
+        """Browse stored runs: replay one, or compare several."""
+        from algotui.tui.screens.runs import RunsScreen
+
+        def picked(recording: Path | None) -> None:
+            if recording is not None:
+                self.replay_request = recording
+                self.player.stop()
+                self.exit(0, return_code=0)
+
+        self.push_screen(RunsScreen(self.store_path), picked)
+
+    # -- results store: the runs screen (end) ---------------------------------------------------
 
     def on_signal_log_selected(self, message: SignalLog.Selected) -> None:
         """Jump the chart to the chosen signal's bar."""
