@@ -11,46 +11,35 @@ closed trade and on the last bar.
 
 import math
 import threading
-import traceback
 import uuid
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from time import perf_counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from algotui.engine.account import Ledger, QuietStretches
 from algotui.engine.broker import Broker
+from algotui.engine.emit import RUN_SECONDS, Emitter
 from algotui.engine.excursions import excursions, spans_reduce
+from algotui.engine.failures import describe_error, user_frames
 from algotui.engine.stats import compute_stats, ticks
 from algotui.engine.strategy import Strategy
 from algotui.engine.trade import Trade
 from algotui.errors import UserError
 from algotui.protocol.candle_text import RunColumns
-from algotui.protocol.encode import Stamps, clean
+from algotui.protocol.encode import clean
 from algotui.protocol.fields import PROTOCOL_VERSION
 from algotui.protocol.records import (
     Candles,
     Complete,
-    EquityPoint,
     Failure,
-    Levels,
     Metadata,
     Record,
-    Signal,
-    Stats,
-    TradeRecord,
 )
 
 FILL_MODES = ("next-open", "close")
-#: A run of candles goes out after at most this many bars even when nothing else happens,
-#: and once it is :data:`RUN_SECONDS` old (a slow strategy's bars show as they happen).
-RUN_BARS = 1024
-RUN_SECONDS = 0.02
-_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
 def auto_emit_every(total_bars: int) -> int:
@@ -119,7 +108,7 @@ class Backtest:
         self.stopped_reason = ""
         self.metrics: dict[str, Any] | None = None
         self.columns: RunColumns | None = None
-        self.emitter: _Emitter | None = None  # while the run goes: who gives out its events
+        self.emitter: Emitter | None = None  # while the run goes: who gives out its events
         self.strategy: Strategy | None = None
         self.broker: Broker | None = None
         self.equity_curve: np.ndarray | None = None  # equity per bar, once the run ends
@@ -172,8 +161,8 @@ class Backtest:
             self.run_id, times, (o, h, lo, c, v), [x.name for x in inds], [x._full for x in inds]
         )
         yield self._metadata(inds)
-        out = self.emitter = _Emitter(self, columns, times)
-        ledger = _Ledger(self.cash)  # the account after each bar with a fill: equity per bar
+        out = self.emitter = Emitter(self, columns, times)
+        ledger = Ledger(self.cash)  # the account after each bar with a fill: equity per bar
         clock = strategy._clock
         orders = broker.orders
         fills = broker.fills
@@ -182,7 +171,7 @@ class Backtest:
         quiet = None
         if wake is not None:  # next() runs on its wake bars; quiet stretches go in bulk
             next_ = _gated(next_, wake, clock, n)
-            quiet = _QuietStretches(wake, c, n)
+            quiet = QuietStretches(wake, c, n)
         bars = iter(range(n))  # jumped ahead (``__setstate__``) past bars that go in bulk
         close_fill = self.fill == "close"
         close_at_end = self.close_at_end
@@ -336,233 +325,6 @@ def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
     return values // per_second
 
 
-class _Emitter:
-    """When a run's events go out, and their records: the pending run of candles (cut at
-    every other event, after :data:`RUN_BARS` bars, when old), each fill's ``signal``, each
-    closed trade's ``trade``, moved levels, and ``stats`` + ``equity`` every ``emit_every``
-    bars, on every closed trade and on the last bar."""
-
-    def __init__(self, bt: "Backtest", columns: RunColumns, times: np.ndarray) -> None:
-        self.columns = columns
-        self.times = memoryview(np.ascontiguousarray(times))  # Python ints on indexing
-        self.closes = bt.broker._c if bt.broker is not None else ()
-        self.cash0 = bt.cash
-        self.every = bt.emit_every
-        self.last = columns.total - 1
-        self.seq = 1
-        self.run_from = 0  # the first bar of the pending run of candles
-        self.next_emit = 0  # the next bar with stats/equity
-        self.cut = 0  # the bar after which the pending run goes out at the latest
-        self.peak = bt.cash
-        self.flushed = perf_counter()
-        self.tally = _Tally()
-        self.known: dict[int, tuple] = {}  # trade id -> (sl, tp) last sent
-        self.stamp = _stamp
-        self.lock = threading.Lock()
-
-    def stop_at(self, i: int) -> None:
-        """The run ends at bar ``i``: its stats and equity go out with it."""
-        self.next_emit = self.cut = i
-
-    def candles(self, b: int) -> list[Candles]:
-        """The pending run of candles up to bar ``b`` (exclusive), if any."""
-        with self.lock:
-            return self._candles(b)
-
-    def finished(self, clock: list[int]) -> Candles | None:
-        """From another thread, while the strategy is stuck on a bar: the candles of the bars
-        finished before it that have not gone out (their ``seq`` the next ones)."""
-        with self.lock:
-            batch = self._candles(clock[0] - 1)
-        return batch[0] if batch else None
-
-    def _candles(self, b: int) -> list[Candles]:
-        a = self.run_from
-        if a >= b:
-            return []
-        self.run_from = b
-        seq = self.seq
-        self.seq += b - a
-        self.flushed = perf_counter()
-        return [self.columns.batch(seq, a, b)]
-
-    def aged(self, b: int) -> list[Candles]:
-        """The pending run up to bar ``b``, if it is :data:`RUN_SECONDS` old."""
-        if perf_counter() - self.flushed < RUN_SECONDS:
-            return []
-        return self.candles(b)
-
-    def levels_moved(self, trades: list[Trade]) -> bool:
-        """True when the strategy moved an open trade's stop-loss or take-profit."""
-        known = self.known
-        return any(known.get(t.trade_id) != (t.sl, t.tp) for t in trades)
-
-    def bar(self, i: int, eq: float, broker: Broker) -> list[Any]:
-        """Bar ``i``'s events (its candles first), the account at its close being ``eq``."""
-        with self.lock:  # seq numbers are given out here and, for a stuck bar, in finished()
-            return self._bar(i, eq, broker)
-
-    def _bar(self, i: int, eq: float, broker: Broker) -> list[Any]:
-        out: list[Any] = self._candles(i + 1)
-        emit = i == self.next_emit
-        time = self.times[i]
-        for fill in broker.fills:
-            t = fill.trade
-            if fill.exit:
-                emit = True
-                pnl = t.pnl
-                out.append(self._signal(t, True, fill.reason, t.exit_bar, t.exit_price, time, pnl))
-                self.known.pop(t.trade_id, None)
-                self.tally.add(pnl)
-                a, b = t.entry_bar, t.exit_bar + 1  # for the strategy to read
-                t.mfe, t.mae = excursions(
-                    t.entry_price, t.is_long, max(broker._h[a:b]), min(broker._l[a:b])
-                )
-                out.append(self._trade(t, pnl))
-            else:
-                self.known[t.trade_id] = (t.sl, t.tp)
-                out.append(self._signal(t, False, fill.reason, t.entry_bar, t.entry_price, time))
-        broker.fills.clear()
-        for t in broker.trades:
-            levels = (t.sl, t.tp)
-            if self.known.get(t.trade_id, levels) != levels:
-                self.known[t.trade_id] = levels
-                out.append(Levels(self.seq, t.trade_id, time, i + 1, t.sl, t.tp))
-                self.seq += 1
-        if emit:
-            if i == self.next_emit:
-                self.next_emit = min(self.next_emit + self.every, self.last)
-            out += self._account(i, eq, broker)
-        self.cut = min(self.next_emit, i + RUN_BARS)
-        return out
-
-    # Records are made with ``tuple.__new__``: a named tuple's own constructor is a Python
-    # function, several times slower, and the engine makes one per event.
-
-    def _signal(
-        self, t: Trade, exit_: bool, reason: str, bar: int, price: float, time: Any, pnl: Any = None
-    ) -> Signal:
-        seq = self.seq
-        self.seq += 1
-        long = t.is_long
-        direction = "long" if long else "short"
-        if exit_:
-            return _new(Signal, (
-                seq, time, "EXIT", "SELL" if long else "BUY", price, t.size, t.trade_id, reason,
-                t.sl, t.tp, pnl, bar + 1, direction,
-            ))  # fmt: skip
-        return _new(Signal, (
-            seq, time, "ENTRY", "BUY" if long else "SELL", price, t.size, t.trade_id, reason,
-            t.sl, t.tp, None, bar + 1, direction,
-        ))  # fmt: skip
-
-    def _trade(self, t: Trade, pnl: float) -> TradeRecord:
-        seq = self.seq
-        self.seq += 1
-        times = self.times
-        return _new(TradeRecord, (
-            seq, t.trade_id, "long" if t.is_long else "short", times[t.entry_bar],
-            t.entry_price, times[t.exit_bar], t.exit_price, t.size, pnl,
-            pnl / (t.entry_price * t.size) * 100.0, t.entry_commission + t.exit_commission,
-            t.exit_reason,
-            t.mfe, t.mae, t.exit_bar - t.entry_bar, t.entry_bar + 1, t.exit_bar + 1,
-            t.sl, t.tp, t.entry_reason,
-        ))  # fmt: skip
-
-    def trade_dict(self, t: Trade) -> dict[str, Any]:
-        """A trade (open ones too) as the protocol writes it."""
-        closed = t.exit_bar is not None
-        times = self.times
-        return {
-            "trade_id": t.trade_id,
-            "direction": t.direction,
-            "entry_time": _stamp(times[t.entry_bar]),
-            "entry_price": t.entry_price,
-            "exit_time": _stamp(times[t.exit_bar]) if closed else None,
-            "exit_price": t.exit_price,
-            "size": t.size,
-            "pnl": t.pnl if closed else None,
-            "pnl_percent": t.pnl_percent if closed else None,
-            "commission": t.commission,
-            "exit_reason": t.exit_reason,
-            "mfe": t.mfe,
-            "mae": t.mae,
-            "bars_held": t.bars_held if closed else None,
-            "entry_bar": t.entry_bar + 1,
-            "exit_bar": t.exit_bar + 1 if closed else None,
-            "stop_loss": t.sl,
-            "take_profit": t.tp,
-            "entry_reason": t.entry_reason,
-        }
-
-    def _account(self, i: int, eq: float, broker: Broker) -> list[Any]:
-        seq = self.seq
-        self.seq += 2
-        s = self.tally
-        peak = self.peak
-        units = broker.units
-        drawdown = (peak - eq) * 100.0 / peak if peak > 0 else 0.0
-        win_rate = s.wins * 100.0 / s.total if s.total else 0.0
-        return [
-            Stats(
-                seq,
-                s.total,
-                s.wins,
-                s.losses,
-                win_rate,
-                eq - self.cash0,
-                s.pnl,
-                eq,
-                drawdown,
-                len(broker.trades),
-                units,
-                i + 1,
-            ),  # fmt: skip
-            EquityPoint(seq + 1, self.times[i], eq, eq - units * self.closes[i], drawdown, i + 1),
-        ]
-
-
-_stamp = Stamps()
-_new = tuple.__new__
-
-
-class _QuietStretches:
-    """Bars where nothing can happen but equity moving with the close: next() asleep (not a
-    wake bar), no order pending, no bracket. They pass in bulk; only the peak of equity
-    over them is needed, and it lies at an extreme of the close."""
-
-    def __init__(self, wake: np.ndarray, closes: Sequence[float], n: int) -> None:
-        self.wake_bars = [*wake.tolist(), n]
-        self.w = 0  # wake_bars[w] is the next wake bar at or after the current bar
-        self.closes = closes
-
-    def end(self, i: int, cash: float, units: float, cost: float, stop: int, out: _Emitter) -> int:
-        """The bar the quiet stretch from bar ``i`` ends at, going at most to ``stop`` (``i``:
-        no stretch); the equity peak over it goes into ``out``."""
-        wake_bars = self.wake_bars
-        while wake_bars[self.w] < i:
-            self.w += 1
-        stop = min(wake_bars[self.w], stop)
-        if stop <= i:
-            return i
-        if not units:
-            if cash > out.peak:
-                out.peak = cash
-            return stop
-        c = self.closes
-        top, bottom = max(c[i:stop]), min(c[i:stop])
-        if units < 0:
-            top, bottom = bottom, top
-        # The same float operations as bar by bar: the extremes of equity are at the
-        # extremes of the close.
-        if cash + units * bottom - cost > 0:
-            high = cash + units * top - cost
-            if high > out.peak:
-                out.peak = high
-            return stop
-        return i  # the money runs out in there: bar by bar, to find the bar
-
-
 def bar_columns(df: pd.DataFrame) -> tuple[memoryview, ...]:
     """Open, High, Low, Close and Volume as memoryviews of float64: Python floats on indexing,
     as fast as a list, and no copy of a column that already is float64."""
@@ -570,24 +332,6 @@ def bar_columns(df: pd.DataFrame) -> tuple[memoryview, ...]:
         memoryview(np.ascontiguousarray(df[name].to_numpy(dtype=float)))
         for name in ("Open", "High", "Low", "Close", "Volume")
     )
-
-
-class _Tally:
-    """Running counts of closed trades for the live ``stats`` events."""
-
-    __slots__ = ("total", "wins", "losses", "pnl")
-
-    def __init__(self) -> None:
-        self.total = self.wins = self.losses = 0
-        self.pnl = 0.0
-
-    def add(self, pnl: float) -> None:
-        self.total += 1
-        self.pnl += pnl
-        if pnl > 0:
-            self.wins += 1
-        elif pnl < 0:
-            self.losses += 1
 
 
 class _Ticker:
@@ -607,52 +351,6 @@ class _Ticker:
 
     def stop(self) -> None:
         self._stop.set()
-
-
-class _Ledger:
-    """The account (cash, signed units, signed cost) from a bar on, noted at each bar whose
-    fills changed it: every bar's equity follows from it and the bar's close, so the engine
-    never stores equity bar by bar."""
-
-    def __init__(self, cash: float) -> None:
-        self.bars = array("q", [0])
-        self.cash = array("d", [cash])
-        self.units = array("d", [0.0])
-        self.cost = array("d", [0.0])
-
-    def note(self, i: int, cash: float, units: float, cost: float) -> None:
-        """The account after bar ``i`` (a later note for the same bar replaces it)."""
-        if self.bars[-1] == i:
-            self.cash[-1], self.units[-1], self.cost[-1] = cash, units, cost
-            return
-        self.bars.append(i)
-        self.cash.append(cash)
-        self.units.append(units)
-        self.cost.append(cost)
-
-    def curve(self, c: Sequence[float], done: int) -> np.ndarray:
-        """Equity at the close of bars ``0..done-1``: ``cash + units * close - cost``, or the
-        cash when flat, computed as the engine does bar by bar, in slices of bars."""
-        out = np.empty(done)
-        closes = np.asarray(c, dtype=float)
-        bars = np.frombuffer(self.bars, dtype=np.int64)
-        cash, units, cost = (
-            np.frombuffer(x, dtype=float) for x in (self.cash, self.units, self.cost)
-        )
-        step = 1 << 16
-        for a in range(0, done, step):
-            b = min(a + step, done)
-            k0 = int(np.searchsorted(bars, a, side="right")) - 1
-            k1 = int(np.searchsorted(bars, b, side="left"))
-            starts = np.maximum(bars[k0:k1], a)
-            ends = np.append(bars[k0 + 1 : k1], b)
-            lengths = ends - starts
-            cash_r = np.repeat(cash[k0:k1], lengths)
-            units_r = np.repeat(units[k0:k1], lengths)
-            cost_r = np.repeat(cost[k0:k1], lengths)
-            marked = cash_r + units_r * closes[a:b] - cost_r
-            out[a:b] = np.where(units_r == 0, cash_r, marked)
-        return out
 
 
 def _gated(next_: Callable[[], None], wake: np.ndarray, clock: list[int], n: int) -> Callable:
@@ -682,30 +380,3 @@ def _excursions(trades: list[Trade], h: Sequence[float], lo: Sequence[float], la
         t.mfe, t.mae = excursions(t.entry_price, t.is_long, top, bottom)
 
 
-def describe_error(exc: BaseException, where: str, strategy: type) -> str:
-    """One line naming what failed: the user's own error, at their file and line."""
-    if isinstance(exc, UserError):
-        return str(exc)
-    own = _own_frames(exc)
-    at = f" at {_short_path(own[-1].filename)}:{own[-1].lineno}" if own else ""
-    return f"{strategy.__name__}.{where}() raised {type(exc).__name__}: {exc}{at}"
-
-
-def user_frames(exc: BaseException) -> str:
-    """The traceback of ``exc`` with algotui's own frames left out."""
-    text = "".join(traceback.format_list(_own_frames(exc)))
-    return text + "".join(traceback.format_exception_only(type(exc), exc))
-
-
-def _short_path(filename: str) -> str:
-    """``filename`` relative to the working folder when it lies inside it."""
-    try:
-        return str(Path(filename).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return filename
-
-
-def _own_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    """The frames of ``exc``'s traceback that are not algotui's own code."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return [f for f in frames if not Path(f.filename).resolve().is_relative_to(_PACKAGE_DIR)]
