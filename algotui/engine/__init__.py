@@ -11,15 +11,16 @@ if TYPE_CHECKING:
     from algotui.engine.backtest import Backtest
     from algotui.engine.builtin import BUILTINS
     from algotui.engine.loader import load_strategy
-    from algotui.engine.strategy import Indicator, LookAheadError, Strategy
+    from algotui.engine.strategy import Strategy
     from algotui.engine.trade import Trade
+    from algotui.engine.views import Indicator, LookAheadError
 
 #: Public name -> the module that defines it.
 _HOMES = {
     "BUILTINS": "algotui.engine.builtin",
     "Backtest": "algotui.engine.backtest",
-    "Indicator": "algotui.engine.strategy",
-    "LookAheadError": "algotui.engine.strategy",
+    "Indicator": "algotui.engine.views",
+    "LookAheadError": "algotui.engine.views",
     "Strategy": "algotui.engine.strategy",
     "Trade": "algotui.engine.trade",
     "load_strategy": "algotui.engine.loader",
