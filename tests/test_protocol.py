@@ -1027,3 +1027,21 @@ def test_a_stuck_renderer_child_is_given_up_on(tmp_path, monkeypatch) -> None:
     pids = _recorded(df, path)
     assert len(pids) == 1
     assert _without_created_at(path.read_text()) == _without_created_at(_in_process_text(df))
+
+
+def test_the_schema_file_is_generated_from_the_field_table() -> None:
+    from algotui.protocol import schema as generated
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == generated.text(), (
+        "run: uv run python -m algotui.protocol.schema > docs/protocol.schema.json"
+    )
+
+
+def test_every_record_has_the_fields_of_its_event_type() -> None:
+    from algotui.protocol.fields import EVENTS
+    from algotui.protocol.records import RECORDS
+
+    for kind, spec in EVENTS.items():
+        if kind == "candle":
+            continue  # a batch: its columns are the fields of each of its candles
+        assert RECORDS[kind]._fields == ("seq", *spec.names), kind
