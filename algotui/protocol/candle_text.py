@@ -67,12 +67,7 @@ def candle_tails(
 
 def lines_of(tails: list[str], seq: int) -> str:
     """Candle lines from their rendered tails, the first numbered ``seq``."""
-    return "".join(
-        [
-            f'{{"type":"candle","seq":{s}{t}\n'
-            for s, t in zip(range(seq, seq + len(tails)), tails, strict=True)
-        ]
-    )
+    return "".join([f'{{"type":"candle","seq":{s}{t}\n' for s, t in enumerate(tails, seq)])
 
 
 def split_lines(text: bytes | bytearray | memoryview) -> list[str]:
@@ -146,6 +141,13 @@ class RunColumns:
 
     def lines(self, seq: int, a: int, b: int) -> str:
         """The JSON lines of the candles of bars ``a .. b-1``, the first numbered ``seq``."""
+        block = a // BLOCK
+        if block == (b - 1) // BLOCK:  # the usual case: a few bars inside one block
+            if block != self._block:
+                self._tails = self._tails_of(block)
+                self._block = block
+            base = block * BLOCK
+            return lines_of(self._tails[a - base : b - base], seq)
         parts: list[str] = []
         while a < b:
             block = a // BLOCK
