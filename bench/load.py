@@ -5,7 +5,8 @@ folder as CSV (``Date,Open,High,Low,Close,Volume``, prices to 4 decimals) and as
 DatetimeIndex, as ``DataFrame.to_parquet`` writes it), this prints for each format:
 
 * ``algotui``: :func:`algotui.feed.files.load_file` (read and validate every row);
-* ``pyarrow``: ``pyarrow.csv.read_csv`` / ``pyarrow.parquet.read_table`` (read only);
+* ``pyarrow``: ``pyarrow.csv.read_csv`` / ``pyarrow.parquet.ParquetFile(...).read()``
+  (read only);
 * ``pandas``: ``pandas.read_csv(engine="pyarrow")`` / ``pandas.read_parquet``;
 
 each in a fresh process (imports not timed), taking turns, best of ``--repeat``; the peak RSS
@@ -81,7 +82,11 @@ def case(name: str, path: str) -> dict[str, float]:
         import pyarrow.parquet as pq
 
         def load() -> object:
-            return pq.read_table(path) if path.endswith(".parquet") else pacsv.read_csv(path)
+            if path.endswith(".parquet"):
+                # ParquetFile.read(), not read_table(): the latter imports pyarrow's datasets
+                # layer on first use (~0.2 s), which would flatter algotui's ratio.
+                return pq.ParquetFile(path).read()
+            return pacsv.read_csv(path)
     else:
         import pandas as pd
 

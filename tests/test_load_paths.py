@@ -129,3 +129,18 @@ def test_anything_unusual_is_left_to_the_careful_path(tmp_path, edit):
     path = tmp_path / "edited.csv"
     text.to_csv(path, index=False)
     assert fast(path) is None
+
+
+def test_most_common_gap_is_exact_whichever_way_it_is_counted() -> None:
+    from algotui.feed.files import _most_common
+
+    rng = np.random.default_rng(3)
+    cases = [
+        np.repeat([60, 3600, 86400], [900, 50, 50]),  # a few gaps: counted from the sample
+        rng.integers(1, 5000, 20_000),  # many distinct gaps: sorted
+        np.array([120] * 10 + [60] * 10),  # a tie goes to the smaller gap
+        np.r_[np.full(1000, 60), np.full(1001, 61)][::-1],  # a near tie
+    ]
+    for gaps in cases:
+        values, counts = np.unique(gaps, return_counts=True)
+        assert _most_common(gaps) == values[np.argmax(counts)]

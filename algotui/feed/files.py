@@ -104,11 +104,28 @@ def infer_interval(index: pd.DatetimeIndex) -> str:
         values = values[np.r_[True, values[1:] != values[:-1]]]  # distinct
     if len(values) < 2:
         return "unknown"
-    # The most common gap, by sorting (numpy's hash-based unique takes seconds on 1M values).
-    gaps = np.sort(np.diff(values))
-    starts = np.flatnonzero(np.r_[True, gaps[1:] != gaps[:-1]])
-    counts = np.diff(np.r_[starts, len(gaps)])
-    return _render_gap(int(gaps[starts[np.argmax(counts)]]))  # first maximum: the smaller gap
+    return _render_gap(_most_common(np.diff(values)))
+
+
+def _most_common(gaps: np.ndarray) -> int:
+    """The most common value of ``gaps`` (the smaller on a tie), exactly.
+
+    Bars mostly come at a few distinct gaps (the bar size, overnight, weekends): the values
+    seen in a sample are counted exactly, and if the best count beats every gap left uncounted
+    it is the answer, without sorting a million values. Otherwise, sort and count them all
+    (numpy's hash-based ``unique`` takes seconds on 1M values here).
+    """
+    sample = np.unique(gaps[:: max(1, len(gaps) // 1024)])
+    if len(sample) <= 16:
+        counts = np.array([np.count_nonzero(gaps == gap) for gap in sample])
+        best = int(np.argmax(counts))  # the first maximum: the smaller gap
+        rest = len(gaps) - int(counts.sum())
+        if counts[best] > rest:
+            return int(sample[best])
+    ordered = np.sort(gaps)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    counts = np.diff(np.r_[starts, len(ordered)])
+    return int(ordered[starts[np.argmax(counts)]])
 
 
 def _render_gap(gap_ns: int) -> str:
