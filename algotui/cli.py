@@ -222,7 +222,7 @@ def run(
         interactive = False
     saved = {"close_at_end": close_at_end}  # the one setting the metadata does not carry
     if not interactive:
-        from algotui.run.headless import run_headless
+        from algotui.run.headless import is_stdout, run_headless
 
         inputs = [Path(x) for x in (source, strategy.partition(":")[0]) if Path(x).is_file()]
         sink = None
@@ -245,7 +245,9 @@ def run(
                 config=saved,
             )
             if run_key and not as_json:
-                print(f"saved as run {run_key} (algotui runs show {run_key})")
+                # stdout may be the recording itself: then the note goes to stderr
+                out = sys.stderr if record and is_stdout(record) else sys.stdout
+                print(f"saved as run {run_key} (algotui runs show {run_key})", file=out)
         raise typer.Exit(code)
     from algotui.run.player import Player
     from algotui.run.process import EngineProcess, can_fork

@@ -106,7 +106,7 @@ def run_headless(
     err = err or sys.stderr
     err_console = Console(file=err, highlight=False)
     recorder = Recorder(record, bt.run_id, protected) if record else None
-    to_stdout = record is not None and _is_stdout(record)
+    to_stdout = record is not None and is_stdout(record)
     bar = _progress(err, err_console, f"{bt.symbol} {bt.strategy_cls.__name__}", len(bt.data))
     stopped = ""
     watchdog = _Watchdog(bt, recorder) if recorder is not None else None
@@ -199,7 +199,7 @@ def _close(recorder: Recorder | None) -> None:
         recorder.close()
 
 
-def _is_stdout(path: Path) -> bool:
+def is_stdout(path: Path) -> bool:
     try:
         return os.path.samefile(path, "/dev/stdout") or os.path.samefile(path, "/proc/self/fd/1")
     except OSError:
