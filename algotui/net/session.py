@@ -1,0 +1,299 @@
+"""Wiring a run to the bridge: where the player's events meet the hub (one place to re-point).
+
+``algotui run --serve`` and ``algotui replay --serve`` call :func:`serve` (headless, paced by a
+:class:`~algotui.run.player.Player` in a thread) or :func:`play_serving` (the terminal app
+with the server in the app's own event loop). Either way the player is the run's controls for
+remote viewers, and its drained items become protocol v1 dicts in :func:`to_dicts`.
+"""
+
+import asyncio
+import json
+import secrets
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from algotui import __version__
+from algotui.errors import UserError
+from algotui.net.hub import Hub
+from algotui.net.server import BridgeServer, is_loopback
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+#: How often a headless server drains the player (its events' longest wait before the hub).
+PUMP_SECONDS = 0.01
+
+
+@dataclass
+class ServeOptions:
+    """Where and how to serve: ``--serve``, ``--control-token``, ``--viewer-token``,
+    ``--allow-origin``."""
+
+    host: str
+    port: int
+    control_token: str
+    viewer_token: str | None = None
+    allow_origins: tuple[str, ...] = ()
+
+
+def parse_serve(
+    text: str,
+    control_token: str | None = None,
+    viewer_token: str | None = None,
+    allow_origins: list[str] | None = None,
+) -> ServeOptions:
+    """``[HOST:]PORT`` and the tokens; a non-loopback bind without a viewer token is refused."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = DEFAULT_HOST, text
+    host = host.strip("[]") or DEFAULT_HOST
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise UserError(f"--serve {text!r}: give [HOST:]PORT, e.g. --serve 8765 or 127.0.0.1:8765")
+    for name, token in (("--control-token", control_token), ("--viewer-token", viewer_token)):
+        if token is not None and len(token) < 8:
+            raise UserError(f"{name}: use at least 8 characters (or omit it for a random one)")
+    if not is_loopback(host) and not viewer_token:
+        raise UserError(
+            f"--serve {text}: {host} is reachable from other machines; "
+            "give --viewer-token (and --control-token) or serve on 127.0.0.1"
+        )
+    return ServeOptions(
+        host,
+        port,
+        control_token or secrets.token_urlsafe(18),
+        viewer_token,
+        tuple(allow_origins or ()),
+    )
+
+
+def announce(url: str, options: ServeOptions) -> str:
+    """The one line that tells the user where to look and how to take control."""
+    ws = "ws" + url[4:].rstrip("/")
+    return (
+        f"algotui: serving at {url}#token={options.control_token}  "
+        f"(terminal: algotui view {ws} --token {options.control_token})"
+    )
+
+
+def to_dicts(items: list[Any], codec: Callable[[], Any]) -> list[dict[str, Any]]:
+    """The player's drained items as protocol v1 dicts (a recording's are already dicts; a
+    live engine's compact events are expanded through the run's codec)."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append(item)
+            continue
+        kind, seq, data = item
+        c = codec()
+        if kind == "candles":
+            a, b = data
+            rid = c.run_id
+            out.extend(
+                {"type": "candle", "seq": seq + i - a, "run_id": rid, **c.candle(i)}
+                for i in range(a, b)
+            )
+        elif c is not None:
+            out.append(c.to_dict(item))
+        else:  # metadata comes before the codec exists
+            out.append({"type": kind, "seq": seq, **data})
+    return out
+
+
+def make_server(options: ServeOptions, controls: Any) -> BridgeServer:
+    """A hub for one run, behind a server with the user's options."""
+    hub = Hub(server=f"algotui {__version__}", controls=controls)
+    return BridgeServer(
+        hub,
+        options.host,
+        options.port,
+        control_token=options.control_token,
+        viewer_token=options.viewer_token,
+        allow_origins=options.allow_origins,
+    )
+
+
+async def start(server: BridgeServer, options: ServeOptions) -> str:
+    """Listen, or one line saying why not."""
+    try:
+        return await server.start()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(
+            f"--serve {options.host}:{options.port}: cannot listen there ({reason}); "
+            "pick another port"
+        ) from None
+
+
+# -- headless ----------------------------------------------------------------------------------
+
+
+def serve(
+    player: Any,
+    codec: Callable[[], Any],
+    options: ServeOptions,
+    *,
+    record: Path | None = None,
+    run_id: str = "",
+    on_end: Callable[[], int] | None = None,
+) -> int:
+    """Play ``player`` headless while serving it; keep serving after the end until Ctrl-C.
+
+    ``on_end`` prints the summary and returns the run's exit code. Ctrl-C before the end
+    stops the run (the recording ends with an ``error`` event) and returns 130.
+    """
+    outcome = {"ended": False, "code": 0}
+    try:
+        asyncio.run(_serve(player, codec, options, record, run_id, on_end, outcome))
+    except KeyboardInterrupt:
+        pass
+    if not outcome["ended"]:
+        print("algotui: interrupted; the recording holds every event so far", file=sys.stderr)
+        return 130
+    return outcome["code"]
+
+
+async def _serve(
+    player: Any,
+    codec: Callable[[], Any],
+    options: ServeOptions,
+    record: Path | None,
+    run_id: str,
+    on_end: Callable[[], int] | None,
+    outcome: dict[str, Any],
+) -> None:
+    from algotui.run.recorder import Recorder
+
+    server = make_server(options, player)
+    hub = server.hub
+    url = await start(server, options)
+    print(announce(url, options), file=sys.stderr, flush=True)
+    recorder = Recorder(record) if record else None
+    thread = threading.Thread(target=player.run, name="algotui-engine", daemon=True)
+    thread.start()
+    last_seq = -1
+    ended = False
+
+    def end_with(message: str, details: str) -> None:
+        end = {
+            "type": "error",
+            "seq": last_seq + 1,
+            "run_id": hub.run_id or run_id,
+            "message": message,
+            "details": details,
+        }
+        if recorder is not None:
+            recorder.write_line(json.dumps(end))
+        hub.publish([end])
+
+    try:
+        while True:
+            done = player.done  # read first: all it released is then in the buffer
+            items = player.drain()
+            if items:
+                events = to_dicts(items, codec)
+                last_seq = events[-1].get("seq", last_seq)
+                ended = ended or any(e.get("type") in ("complete", "error") for e in events)
+                if recorder is not None:
+                    _record(recorder, codec, items)
+                hub.publish(events)
+            elif done:
+                break
+            await asyncio.sleep(PUMP_SECONDS)
+        if not ended:
+            failure = player.failure
+            if failure is not None:
+                end_with(f"{type(failure).__name__}: {failure}", "the run stopped early")
+            else:
+                end_with("stopped", "stopped by a viewer")
+        hub.flush()
+        if recorder is not None:
+            recorder.close()
+            recorder = None
+        outcome["ended"] = True
+        outcome["code"] = on_end() if on_end is not None else 0
+        print(
+            f"algotui: the run is over; still serving at {url} (Ctrl-C to stop)",
+            file=sys.stderr,
+            flush=True,
+        )
+        await asyncio.Event().wait()  # until Ctrl-C
+    except asyncio.CancelledError:
+        if not outcome["ended"]:
+            player.stop()
+            end_with("interrupted", "stopped by the user (Ctrl-C)")
+        raise
+    finally:
+        if recorder is not None:
+            recorder.close()
+        player.stop()
+        await server.stop()
+
+
+def _record(recorder: Any, codec: Callable[[], Any], items: list[Any]) -> None:
+    """The drained items into the recording (engine items through the codec, dicts as JSON)."""
+    for item in items:
+        if isinstance(item, dict):
+            recorder.write_line(json.dumps(item, allow_nan=False))
+        else:
+            recorder.write(codec(), item)
+
+
+# -- in the app --------------------------------------------------------------------------------
+
+
+class TappedPlayer:
+    """The player as the app sees it, with every drained batch also published to the hub."""
+
+    def __init__(self, player: Any, hub: Hub, codec: Callable[[], Any]) -> None:
+        self._player = player
+        self._hub = hub
+        self._codec = codec
+
+    def drain(self) -> list[Any]:
+        """The player's drain; the same items go to the hub (the app's loop is the hub's)."""
+        items = self._player.drain()
+        if items:
+            self._hub.publish(to_dicts(items, self._codec))
+        return items
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._player, name)
+
+
+def play_serving(
+    player: Any,
+    codec: Callable[[], Any],
+    options: ServeOptions,
+    theme: str | None,
+    paused: bool,
+) -> int:
+    """The terminal app on ``player``, serving the same run from the app's own event loop."""
+    from algotui.net.apps import ServingApp
+
+    server = make_server(options, player)
+
+    async def main() -> int:
+        url = await start(server, options)
+        print(announce(url, options), file=sys.stderr, flush=True)
+        tapped = TappedPlayer(player, server.hub, codec)
+        app = ServingApp(
+            tapped,
+            codec=codec,
+            theme=theme,
+            start_paused=paused,
+            notice=f"Serving at {url}#token={options.control_token}",
+        )
+        try:
+            result = await app.run_async()
+        finally:
+            await server.stop()
+        return app.return_code or result or 0
+
+    return asyncio.run(main())
