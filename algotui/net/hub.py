@@ -249,8 +249,7 @@ class Hub:
         if since >= self.seq:
             return
         if not self._ring or since + 1 < self._ring[0][0]:
-            viewer.resync = "resume"
-            viewer.wake()
+            self.send_snapshot(viewer, "resume")
             return
         for first, last, events, frame in self._ring:
             if last <= since:
@@ -259,6 +258,12 @@ class Hub:
                 events = [e for e in events if e.get("seq", -1) > since]
                 frame = encode(events)
             viewer.push(frame)
+
+    def send_snapshot(self, viewer: Viewer, reason: str) -> None:
+        """Queue a ``resync`` and a fresh snapshot now (what was queued before stays first)."""
+        self.resyncs += 1
+        viewer.push(encode({"type": "resync", "reason": reason, "seq": self.seq}))
+        viewer.push(self.snapshot_frame())
 
     def take_resync(self, viewer: Viewer) -> list[bytes]:
         """The frames owed to a viewer marked for resync (``resync`` then ``snapshot``); the

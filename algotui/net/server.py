@@ -110,9 +110,11 @@ class BridgeServer:
 
     async def start(self) -> str:
         """Listen; returns the ``http://`` URL (the port is known now, even for port 0)."""
-        runner = web.AppRunner(self.make_app(), handle_signals=False, access_log=None)
+        runner = web.AppRunner(
+            self.make_app(), handle_signals=False, access_log=None, shutdown_timeout=1.0
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, self.host, self.port)
         try:
             await site.start()
         except OSError:
@@ -273,10 +275,16 @@ class BridgeServer:
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
             self._error(viewer, "malformed", "send a JSON object with a 'type'")
             return
-        kind = msg["type"]
         cid = msg.get("id")
-        if not isinstance(cid, str | int | None) or isinstance(cid, bool):
+        if not _plain_id(cid):
             cid = None
+        try:
+            self._dispatch(viewer, msg, cid)
+        except Exception as exc:  # noqa: BLE001 - a viewer's frame must never end the server
+            self._error(viewer, "malformed", f"cannot handle this message ({type(exc).__name__})")
+
+    def _dispatch(self, viewer: Viewer, msg: dict[str, Any], cid: Any) -> None:
+        kind = msg["type"]
         if kind == "resume":
             seq = msg.get("seq")
             if not isinstance(seq, int) or isinstance(seq, bool) or seq < -1:
@@ -284,9 +292,8 @@ class BridgeServer:
                 return
             self.hub.resume(viewer, seq)
         elif kind == "snapshot":
-            viewer.resync = "requested"  # the writer sends resync + a fresh snapshot
             viewer.clear()
-            viewer.wake()
+            self.hub.send_snapshot(viewer, "requested")
         elif kind == "control":
             self.control(viewer, msg, cid)
         elif kind == "ping":
@@ -345,3 +352,10 @@ class BridgeServer:
             seek(bar)
         else:
             getattr(controls, command)()
+
+
+def _plain_id(cid: Any) -> bool:
+    """A command id echoed back: a short string or a JSON-safe integer."""
+    if isinstance(cid, str):
+        return len(cid) <= 64
+    return isinstance(cid, int) and not isinstance(cid, bool) and abs(cid) < 2**53
