@@ -43,9 +43,10 @@ class RemoteApp(AlgoApp):
 
     def _update_status(self) -> None:
         super()._update_status()
+        # First, so a narrow terminal still shows it: live, reconnecting, read-only.
         connection = self._remote.connection
-        mode = "" if self._remote.can_control else "  [dim](read-only)[/dim]"
-        text = f"{self._status_text}  [dim]|[/dim]  {connection}{mode}"
+        mode = "" if self._remote.can_control else " read-only"
+        text = f"[b]{connection}{mode}[/b]  [dim]|[/dim]  {self._status_text}"
         if text != self._shown_status:
             self._shown_status = text
             self.query_one(StatusBar).update(text)

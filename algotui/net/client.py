@@ -283,7 +283,7 @@ class RemoteRun:
         if kind == "connected":
             self.can_control = bool(msg.get("control"))
             self._controls(msg)
-            self.connection = f"live {self.url}"
+            self.connection = "live"
             run_id = msg.get("run_id")
             if self.run_id is not None and run_id != self.run_id:
                 # Another run (the server restarted): start over from a snapshot.

@@ -126,6 +126,7 @@
     view.error = snap.error;
     view.seq = typeof snap.seq === "number" ? snap.seq : -1;
     redrawAll();
+    chart.timeScale().fitContent(); // a joiner sees the whole run so far, then follows it
   }
 
   function applyEvents(events) {
@@ -322,7 +323,6 @@
   const report = window.ALGOTUI_REPORT;
   if (report) {
     applySnapshot(report);
-    chart.timeScale().fitContent();
     setConnection("report", "report");
     $("report").hidden = false;
     const m = report.metrics || {};
