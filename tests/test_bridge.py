@@ -15,7 +15,7 @@ import pytest
 
 from algotui.net import hub as hub_module
 from algotui.net import snapshot as snapshot_module
-from algotui.net.hub import Hub
+from algotui.net.hub import Hub, encode
 from algotui.net.server import BridgeServer
 from algotui.net.session import to_dicts
 from algotui.net.snapshot import snapshot_of, state_from_snapshot
@@ -525,3 +525,38 @@ async def test_ten_thousand_fuzzed_frames_leave_the_server_serving(events):
     finally:
         await server.stop()
     assert server.malformed > 1000
+
+
+# -- the terminal viewer's socket side -----------------------------------------------------------
+
+
+def test_a_remote_run_takes_each_event_once_and_asks_to_resume_on_a_gap(events):
+    from algotui.net.client import RemoteRun, ws_endpoint
+
+    assert ws_endpoint("127.0.0.1:8765") == ("ws://127.0.0.1:8765/ws", None)
+    assert ws_endpoint("http://h:1/#token=abc") == ("ws://h:1/ws", "abc")
+    remote = RemoteRun("ws://127.0.0.1:8765")
+    sent: list[dict] = []
+    remote.send = sent.append  # type: ignore[method-assign] - no socket here
+    state = reference(events[:100])
+    assert remote.on_frame(encode({"type": "connected", "control": False, "seq": 99}))
+    remote.on_frame(encode(snapshot_of(state, 99)))
+    assert remote.drain() == []  # a fresh snapshot waits for take_reset
+    snap, after = remote.take_reset()
+    assert snap["seq"] == 99 and after == []
+    remote.on_frame(encode(events[90:120]))  # 90..99 again: dropped
+    remote.on_frame(encode(events[120:130]))
+    remote.on_frame(encode(events[140:150]))  # 130..139 missing: a gap
+    assert sent == [{"type": "resume", "seq": 129}]
+    assert [e["seq"] for e in remote.drain()] == list(range(100, 130))
+    remote.on_frame(encode(events[130:150]))
+    assert [e["seq"] for e in remote.drain()] == list(range(130, 150))
+    assert remote.last_seq == 149
+    # Read-only: commands still go out (the server refuses them) and a refusal is a notice.
+    remote.on_frame(encode({"type": "error", "code": "forbidden", "message": "no"}))
+    assert remote.take_notices() and not remote.take_notices()
+    remote.on_frame(encode({"type": "controls", "paused": True, "speed": None}))
+    assert remote.paused and remote.speed is None
+    remote.on_frame(b"not json")
+    remote.on_frame(encode({"type": "from-the-future"}))
+    assert remote.drain() == []

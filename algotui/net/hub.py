@@ -32,8 +32,10 @@ MAX_BATCH_EVENTS = 2_000
 #: Events kept for ``resume``; an older ``seq`` gets a fresh snapshot instead.
 RING_EVENTS = 20_000
 #: A viewer's queue: at most this many frames and bytes before it is resynchronised.
-QUEUE_FRAMES = 256
+QUEUE_FRAMES = 128
 QUEUE_BYTES = 8 << 20
+#: A laggard's queued batches are merged into frames of up to about this size.
+COALESCE_BYTES = 1 << 20
 #: Bridge protocol version (the frames beside protocol v1's events).
 BRIDGE_VERSION = 1
 
@@ -81,12 +83,24 @@ class Viewer:
         return True
 
     def pop(self) -> bytes | None:
-        """The next queued frame, if any."""
-        if not self.frames:
+        """The next frame to send, if any. A viewer that fell behind gets the event batches
+        waiting in its queue coalesced into one frame (one send instead of many)."""
+        frames = self.frames
+        if not frames:
             return None
-        frame = self.frames.popleft()
+        frame = frames.popleft()
         self.queued_bytes -= len(frame)
-        return frame
+        if frame[:1] != b"[" or not frames or frames[0][:1] != b"[":
+            return frame
+        parts = [frame[:-1]]
+        size = len(frame)
+        while frames and frames[0][:1] == b"[" and size < COALESCE_BYTES:
+            more = frames.popleft()
+            self.queued_bytes -= len(more)
+            size += len(more)
+            if len(more) > 2:  # never an empty batch, but "[]" must not leave ",,"
+                parts.append(more[1:-1])
+        return b",".join(parts) + b"]"
 
     def clear(self) -> None:
         """Forget what is queued (a resume or a resync replaces it)."""

@@ -15,6 +15,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import socket
 import time
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,9 @@ HEARTBEAT_SECONDS = 5.0
 PING_SECONDS = 20.0
 #: Bytes the socket may buffer before a send waits (the writer task alone waits).
 WRITE_LIMIT = 256 * 1024
+
+#: The kernel's send buffer per viewer socket.
+SEND_BUFFER = 256 * 1024
 
 COMMANDS = ("pause", "resume", "step", "speed", "seek", "finish", "stop")
 
@@ -214,6 +218,7 @@ class BridgeServer:
         writer: asyncio.Task[Any] | None = None
         try:
             await ws.prepare(request)
+            _bound_send_buffer(request)
             self._sockets.add(ws)
             self.hub.join(viewer, since)
             writer = asyncio.create_task(self._write(ws, viewer))
@@ -359,3 +364,15 @@ def _plain_id(cid: Any) -> bool:
     if isinstance(cid, str):
         return len(cid) <= 64
     return isinstance(cid, int) and not isinstance(cid, bool) and abs(cid) < 2**53
+
+
+def _bound_send_buffer(request: web.Request) -> None:
+    """Cap the kernel's send buffer of a viewer's socket, so that a viewer that stops reading
+    is found lagging (and resynchronised) after a bounded amount, not after megabytes."""
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        except OSError:
+            pass  # not every platform lets us; the queue bound still holds
