@@ -72,8 +72,7 @@ class Viewer:
         if self.resync is not None or self.closed:
             return False
         if len(self.frames) >= QUEUE_FRAMES or self.queued_bytes + len(frame) > QUEUE_BYTES:
-            self.frames.clear()
-            self.queued_bytes = 0
+            self.clear()
             self.resync = "lagging"
             self.wake()
             return False
@@ -103,9 +102,11 @@ class Viewer:
         return b",".join(parts) + b"]"
 
     def clear(self) -> None:
-        """Forget what is queued (a resume or a resync replaces it)."""
-        self.frames.clear()
-        self.queued_bytes = 0
+        """Forget the queued event batches (a resume or a resync replaces them); replies to
+        the viewer's own messages (acks, errors) stay, in order."""
+        kept = [f for f in self.frames if f[:1] != b"["]
+        self.frames = deque(kept)
+        self.queued_bytes = sum(len(f) for f in kept)
 
     def wake(self) -> None:
         """Rouse the writer (something is owed)."""
@@ -131,7 +132,8 @@ class Viewer:
     def close(self) -> None:
         """The connection is gone: drop everything and release the writer."""
         self.closed = True
-        self.clear()
+        self.frames.clear()
+        self.queued_bytes = 0
         self.wake()
 
 
@@ -284,10 +286,12 @@ class Hub:
         viewer is back on the live stream from this instant."""
         reason = viewer.resync
         viewer.resync = None
-        viewer.clear()
+        replies = list(viewer.frames)  # acks and errors still owed, then the fresh start
+        viewer.frames.clear()
+        viewer.queued_bytes = 0
         self.resyncs += 1
         resync = {"type": "resync", "reason": reason, "seq": self.seq}
-        return [encode(resync), self.snapshot_frame()]
+        return [*replies, encode(resync), self.snapshot_frame()]
 
     def reply(self, viewer: Viewer, message: dict[str, Any]) -> None:
         """Queue a bridge message (ack, error) for one viewer."""
