@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 import pytest
 
+from algotui import Strategy
 from algotui.net import hub as hub_module
 from algotui.net import snapshot as snapshot_module
 from algotui.net.hub import Hub, encode
@@ -30,13 +31,40 @@ def events() -> list[dict[str, Any]]:
     """A whole run of the sample (sma_cross), as protocol v1 dicts."""
     from algotui.engine import Backtest, load_strategy
     from algotui.feed import load_source
+    from algotui.protocol.encode import Encoder
 
     bt = Backtest(load_source("sample"), load_strategy("sma_cross"), {})
+    encoder = Encoder(bt.run_id)
     out: list[dict[str, Any]] = []
     for item in bt.stream():
-        out.extend(to_dicts([item], lambda: bt.codec))
+        out.extend(to_dicts([item], encoder))
     assert out[-1]["type"] == "complete"
     assert [e["seq"] for e in out] == list(range(len(out)))
+    return out
+
+
+class Trailing(Strategy):
+    """Long with a stop-loss that trails the close: open trades whose levels move."""
+
+    def next(self) -> None:
+        if not self.position:
+            self.buy(sl=self.price * 0.95, tp=self.price * 1.2, reason="in")
+        elif self.i % 3 == 0:
+            trade = self.trades[0]
+            trade.sl = max(trade.sl, self.price * 0.96)
+
+
+@pytest.fixture(scope="module")
+def trailing_events() -> list[dict[str, Any]]:
+    """A run whose open trades' stops move (``levels`` events)."""
+    from algotui.engine import Backtest
+    from algotui.feed import load_source
+    from algotui.protocol.encode import Encoder
+
+    bt = Backtest(load_source("sample"), Trailing, {})
+    encoder = Encoder(bt.run_id)
+    out = to_dicts(list(bt.stream()), encoder)
+    assert any(e["type"] == "levels" for e in out)
     return out
 
 
@@ -48,25 +76,9 @@ def reference(events: list[dict[str, Any]]) -> RunState:
 
 def assert_same_state(a: RunState, b: RunState) -> None:
     """Everything a viewer draws is the same in ``a`` and ``b``."""
-    assert a.bars == b.bars
-    assert a.meta == b.meta
-    assert a.total_bars == b.total_bars
-    n = a.bars
-    for name in ("open", "high", "low", "close", "volume"):
-        np.testing.assert_array_equal(getattr(a, name)[:n], getattr(b, name)[:n])
-    assert a.indicators.keys() == b.indicators.keys()
-    for name in a.indicators:
-        np.testing.assert_array_equal(a.indicators[name][:n], b.indicators[name][:n])
-    assert a.overlay == b.overlay
-    assert list(a.times[0:n]) == list(b.times[0:n])
-    assert list(a.signals) == list(b.signals)
-    assert a.markers == b.markers
-    assert list(a.trades) == list(b.trades)
-    assert a.open_trades == b.open_trades
-    assert (a.equity_bar, a.equity, a.drawdown) == (b.equity_bar, b.equity, b.drawdown)
-    assert a.stats == b.stats
-    assert a.metrics == b.metrics
-    assert a.error == b.error
+    assert a.snapshot() == b.snapshot()
+    assert a.bars == b.bars and a.total_bars == b.total_bars
+    assert a.overlay == b.overlay and a.levels == b.levels
 
 
 class FakeControls:
@@ -157,8 +169,11 @@ def rebuild(frames: list[Any]) -> RunState:
 # -- snapshot ------------------------------------------------------------------------------------
 
 
-def test_snapshot_round_trip_rebuilds_the_same_state(events):
-    for cut in (1, 40, 1000, len(events)):
+def test_snapshot_round_trip_rebuilds_the_same_state(events, trailing_events):
+    cuts = [(events, cut) for cut in (1, 40, 1000, len(events))]
+    cuts += [(trailing_events, cut) for cut in (500, 1501, 2999, len(trailing_events))]
+    for run, cut in cuts:
+        events = run
         state = reference(events[:cut])
         snap = orjson.loads(orjson.dumps(snapshot_of(state, cut - 1)))  # as it travels
         assert snap["seq"] == cut - 1

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from algotui.net.hub import encode
 from algotui.net.report import write_report
 from algotui.net.session import to_dicts
 from algotui.view.state import RunState
@@ -24,11 +25,13 @@ STATUS = "document.getElementById('status').dataset"
 def events() -> list[dict[str, Any]]:
     from algotui.engine import Backtest, load_strategy
     from algotui.feed import load_source
+    from algotui.protocol.encode import Encoder
 
     bt = Backtest(load_source("sample"), load_strategy("sma_cross"), {})
+    encoder = Encoder(bt.run_id)
     out: list[dict[str, Any]] = []
     for item in bt.stream():
-        out.extend(to_dicts([item], lambda: bt.codec))
+        out.extend(to_dicts([item], encoder))
     return out
 
 
@@ -100,7 +103,9 @@ async def test_the_page_draws_candles_live_and_a_late_joiner_sees_the_run_so_far
 
 
 async def test_the_html_report_opens_offline_with_chart_trades_and_metrics(events, tmp_path):
-    out = write_report(iter(events), tmp_path / "report.html")
+    recording = tmp_path / "run.jsonl"
+    recording.write_bytes(b"".join(encode(e) + b"\n" for e in events))
+    out = write_report(recording, tmp_path / "report.html")
     html = out.read_text()
     # Nothing to fetch: no script or style comes from elsewhere.
     assert not re.search(r"<script[^>]*\bsrc=|<link\b", html)

@@ -72,12 +72,15 @@ class RemoteApp(AlgoApp):
         if not self._read_only():
             super().action_step()
 
-    def action_right(self) -> None:
-        """Step remotely when paused at the newest bar; otherwise pan (always allowed)."""
-        if self.player.paused and self.chart.following and not self.state.done:
-            if self._read_only():
-                return
-        super().action_right()
+    def seek(self, bar: int) -> None:
+        """Seek works locally, on what this viewer has received; the run goes on."""
+        if self.state.received == 0:
+            return
+        self.state.rewind(min(max(bar, 0), self.state.received - 1))
+        if not self.state.rewound:
+            self.state.follow()
+        self.chart.follow()
+        self.frame()
 
     def action_faster(self) -> None:
         """Double the remote speed (with the control token)."""

@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 
 from algotui.net.snapshot import snapshot_of
-from algotui.protocol.codec import PROTOCOL_VERSION
+from algotui.protocol.fields import PROTOCOL_VERSION
+from algotui.protocol.read import BadEvent, record_of
 from algotui.view.state import RunState
 
 #: Events wait at most this long to share a frame with the ones that follow.
@@ -166,6 +167,7 @@ class Hub:
         self.frames_sent = 0
         self.resyncs = 0
         self.drops = 0
+        self.bad_events = 0
         self.on_flush: Callable[[list[dict[str, Any]]], None] | None = None
 
     @property
@@ -201,7 +203,7 @@ class Hub:
     def _send_batch(self, events: list[dict[str, Any]]) -> None:
         # The state moves with what is sent, so a snapshot taken between two frames holds
         # exactly the events up to the last frame: nothing lost or doubled for a joiner.
-        self.state.apply(events)
+        self._apply(events)
         self.seq = int(events[-1].get("seq", self.seq + len(events)))
         frame = encode(events)
         first = int(events[0].get("seq", self.seq - len(events) + 1))
@@ -221,6 +223,18 @@ class Hub:
                 self.drops += 1  # its queue was full: it gets a resync, nobody waits
         if self.on_flush is not None:
             self.on_flush(events)
+
+    def _apply(self, events: list[dict[str, Any]]) -> None:
+        """Feed the run state; an event it cannot read is still relayed, and counted."""
+        records = []
+        for event in events:
+            try:
+                if event.get("type") == "metadata":  # the state names its dicts after the run
+                    self.state.run_id = str(event.get("run_id") or "")
+                records.append(record_of(event))
+            except (BadEvent, KeyError, TypeError, ValueError, AttributeError):
+                self.bad_events += 1
+        self.state.apply(records)
 
     # -- viewers -------------------------------------------------------------------------------
 
@@ -347,6 +361,7 @@ class Hub:
             "frames_sent": self.frames_sent,
             "resyncs": self.resyncs,
             "drops": self.drops,
+            "bad_events": self.bad_events,
             "ring_events": self._ring_count,
             "queued_bytes": sum(v.queued_bytes for v in self.viewers),
             "done": self.state.done,

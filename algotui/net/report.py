@@ -5,7 +5,6 @@ chart library and the run's snapshot inlined, so it opens offline and draws the 
 candles, overlays, markers, equity, stats, the signal log, a metrics table and a trades table.
 """
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +52,19 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def write_report(events: Iterable[dict[str, Any]], out: Path) -> Path:
-    """Play ``events`` (a recording's) into a run state and write its report to ``out``."""
+def write_report(recording: Path, out: Path) -> Path:
+    """Read ``recording`` into a run state and write its report to ``out``."""
+    from algotui.protocol.read import RecordingReader
+
     state = RunState()
-    batch: list[dict[str, Any]] = []
-    seq = -1
-    for event in events:
-        batch.append(event)
-        if len(batch) >= 4096:
+    batch: list[Any] = []
+    for record in RecordingReader(recording, follow=False):
+        batch.append(record)
+        if len(batch) >= 256:
             state.apply(batch)
             batch = []
-        seq = event.get("seq", seq)
-    if batch:
-        state.apply(batch)
-    html = report_html(snapshot_of(state, seq))
+    state.apply(batch)
+    html = report_html(snapshot_of(state, state.last_seq))
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:

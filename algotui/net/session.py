@@ -7,7 +7,6 @@ remote viewers, and its drained items become protocol v1 dicts in :func:`to_dict
 """
 
 import asyncio
-import json
 import secrets
 import sys
 import threading
@@ -20,6 +19,9 @@ from algotui import __version__
 from algotui.errors import UserError
 from algotui.net.hub import Hub
 from algotui.net.server import BridgeServer, is_loopback
+from algotui.protocol.encode import Encoder
+from algotui.protocol.records import Candles
+from algotui.run.player import Player
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -82,27 +84,17 @@ def announce(url: str, options: ServeOptions) -> str:
     )
 
 
-def to_dicts(items: list[Any], codec: Callable[[], Any]) -> list[dict[str, Any]]:
-    """The player's drained items as protocol v1 dicts (a recording's are already dicts; a
-    live engine's compact events are expanded through the run's codec)."""
+def to_dicts(items: list[Any], encoder: Encoder) -> list[dict[str, Any]]:
+    """The player's drained records as protocol v1 dicts (a batch of candles gives one dict
+    per candle); dicts pass as they are."""
     out: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, dict):
             out.append(item)
-            continue
-        kind, seq, data = item
-        c = codec()
-        if kind == "candles":
-            a, b = data
-            rid = c.run_id
-            out.extend(
-                {"type": "candle", "seq": seq + i - a, "run_id": rid, **c.candle(i)}
-                for i in range(a, b)
-            )
-        elif c is not None:
-            out.append(c.to_dict(item))
-        else:  # metadata comes before the codec exists
-            out.append({"type": kind, "seq": seq, **data})
+        elif isinstance(item, Candles):
+            out.extend(encoder.candle_dicts(item))
+        else:
+            out.append(encoder.to_dict(item))
     return out
 
 
@@ -136,11 +128,11 @@ async def start(server: BridgeServer, options: ServeOptions) -> str:
 
 def serve(
     player: Any,
-    codec: Callable[[], Any],
+    run_id: str,
     options: ServeOptions,
     *,
     record: Path | None = None,
-    run_id: str = "",
+    protected: list[Path] | None = None,
     on_end: Callable[[], int] | None = None,
 ) -> int:
     """Play ``player`` headless while serving it; keep serving after the end until Ctrl-C.
@@ -150,7 +142,7 @@ def serve(
     """
     outcome = {"ended": False, "code": 0}
     try:
-        asyncio.run(_serve(player, codec, options, record, run_id, on_end, outcome))
+        asyncio.run(_serve(player, run_id, options, record, protected, on_end, outcome))
     except KeyboardInterrupt:
         pass
     if not outcome["ended"]:
@@ -161,20 +153,21 @@ def serve(
 
 async def _serve(
     player: Any,
-    codec: Callable[[], Any],
+    run_id: str,
     options: ServeOptions,
     record: Path | None,
-    run_id: str,
+    protected: list[Path] | None,
     on_end: Callable[[], int] | None,
     outcome: dict[str, Any],
 ) -> None:
     from algotui.run.recorder import Recorder
 
+    encoder = Encoder(run_id)
     server = make_server(options, player)
     hub = server.hub
+    recorder = Recorder(record, run_id, protected) if record else None
     url = await start(server, options)
     print(announce(url, options), file=sys.stderr, flush=True)
-    recorder = Recorder(record) if record else None
     thread = threading.Thread(target=player.run, name="algotui-engine", daemon=True)
     thread.start()
     last_seq = -1
@@ -189,7 +182,7 @@ async def _serve(
             "details": details,
         }
         if recorder is not None:
-            recorder.write_line(json.dumps(end))
+            recorder.write_error(message, details)
         hub.publish([end])
 
     try:
@@ -197,11 +190,12 @@ async def _serve(
             done = player.done  # read first: all it released is then in the buffer
             items = player.drain()
             if items:
-                events = to_dicts(items, codec)
+                events = to_dicts(items, encoder)
                 last_seq = events[-1].get("seq", last_seq)
                 ended = ended or any(e.get("type") in ("complete", "error") for e in events)
                 if recorder is not None:
-                    _record(recorder, codec, items)
+                    for item in items:
+                        recorder.write(item)
                 hub.publish(events)
             elif done:
                 break
@@ -236,60 +230,52 @@ async def _serve(
         await server.stop()
 
 
-def _record(recorder: Any, codec: Callable[[], Any], items: list[Any]) -> None:
-    """The drained items into the recording (engine items through the codec, dicts as JSON)."""
-    for item in items:
-        if isinstance(item, dict):
-            recorder.write_line(json.dumps(item, allow_nan=False))
-        else:
-            recorder.write(codec(), item)
-
-
 # -- in the app --------------------------------------------------------------------------------
 
 
-class TappedPlayer:
-    """The player as the app sees it, with every drained batch also published to the hub."""
+def served_player(source: Any, speed: float | None, hub: Hub, run_id: str) -> Player:
+    """A player whose every drained batch also goes to ``hub`` (the app drains it in its own
+    event loop, which is the hub's)."""
+    encoder = Encoder(run_id)
 
-    def __init__(self, player: Any, hub: Hub, codec: Callable[[], Any]) -> None:
-        self._player = player
-        self._hub = hub
-        self._codec = codec
+    class ServedPlayer(Player):
+        def drain(self) -> list[Any]:
+            items = super().drain()
+            if items:
+                hub.publish(to_dicts(items, encoder))
+            return items
 
-    def drain(self) -> list[Any]:
-        """The player's drain; the same items go to the hub (the app's loop is the hub's)."""
-        items = self._player.drain()
-        if items:
-            self._hub.publish(to_dicts(items, self._codec))
-        return items
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._player, name)
+    return ServedPlayer(source, speed=speed)
 
 
 def play_serving(
-    player: Any,
-    codec: Callable[[], Any],
+    source: Any,
+    speed: float | None,
+    run_id: str,
     options: ServeOptions,
     theme: str | None,
     paused: bool,
+    notes: list[str] | None = None,
 ) -> int:
-    """The terminal app on ``player``, serving the same run from the app's own event loop."""
+    """The terminal app on ``source``, serving the same run from the app's own event loop.
+    Remote commands go through the app's own controls (the player and the app's state)."""
     from algotui.net.apps import ServingApp
 
-    server = make_server(options, player)
+    server = make_server(options, None)
 
     async def main() -> int:
         url = await start(server, options)
         print(announce(url, options), file=sys.stderr, flush=True)
-        tapped = TappedPlayer(player, server.hub, codec)
+        player = served_player(source, speed, server.hub, run_id)
         app = ServingApp(
-            tapped,
-            codec=codec,
+            player,
             theme=theme,
             start_paused=paused,
+            run_id=run_id,
+            notes=notes,
             notice=f"Serving at {url}#token={options.control_token}",
         )
+        server.hub.controls = app.player
         try:
             result = await app.run_async()
         finally:

@@ -10,15 +10,16 @@ Thinning rule: the last :data:`FULL_BARS` bars are sent bar by bar; the older on
 aggregated into at most :data:`MAX_BUCKETS` buckets of equal length (open of the first bar,
 highest high, lowest low, close and indicator values of the last bar, summed volume, time of
 the first bar). A rebuilt state repeats a bucket's values for each bar it covers, so bar
-numbers, markers and equity points keep their places. Signals and closed trades beyond the
-last :data:`MAX_RECORDS` of each are left out (their counts say how many).
+numbers, markers and equity points keep their places. Signals, level moves and closed trades
+beyond the last :data:`MAX_RECORDS` of each are left out (their counts say how many).
 """
 
 from typing import Any
 
 import numpy as np
 
-from algotui.view.state import OpenTrade, RunState
+from algotui.protocol.read import candles_of
+from algotui.view.state import RunState
 
 #: Bars at the end of the run that a snapshot always carries one by one.
 FULL_BARS = 10_000
@@ -46,7 +47,7 @@ def _thin(values: np.ndarray, k: int, size: int, how: str) -> np.ndarray:
     return ufunc.reduceat(values[:k], starts)
 
 
-def candles_of(state: RunState) -> dict[str, Any]:
+def candle_columns(state: RunState) -> dict[str, Any]:
     """The candles so far, columnar: the last :data:`FULL_BARS` one by one, older ones bucketed."""
     n = state.bars
     k = max(0, n - FULL_BARS)  # bars 0..k-1 are bucketed
@@ -76,14 +77,15 @@ def snapshot_of(state: RunState, seq: int | None = None) -> dict[str, Any]:
     times = state.times
     return {
         "type": "snapshot",
-        "run_id": state.meta.get("run_id"),
+        "run_id": state.meta.get("run_id") or state.run_id or None,
         "seq": seq,
         "metadata": state.meta,
         "total_bars": state.total_bars,
         "overlay": dict(state.overlay),
-        "candles": candles_of(state),
+        "candles": candle_columns(state),
         "signals_total": ns,
         "signals": list(signals[max(0, ns - MAX_RECORDS) :]),
+        "levels": list(state.level_changes[-MAX_RECORDS:]),
         "trades_total": nt,
         "trades": list(trades[max(0, nt - MAX_RECORDS) :]),
         "open_trades": [
@@ -106,27 +108,29 @@ def snapshot_of(state: RunState, seq: int | None = None) -> dict[str, Any]:
             "drawdown": list(state.drawdown),
         },
         "metrics": state.metrics,
-        "error": state.error,
+        "error": state.failure,
     }
 
 
-def snapshot_events(snap: dict[str, Any]) -> list[dict[str, Any]]:
-    """Protocol v1 dicts that, applied to a fresh :class:`RunState`, rebuild the snapshot's."""
-    events: list[dict[str, Any]] = []
+def snapshot_events(snap: dict[str, Any]) -> list[Any]:
+    """What, applied to a fresh :class:`RunState`, rebuilds the snapshot's: the metadata, the
+    candles as one batch, then the fills and level moves in their order, the trades, the
+    equity points, the latest stats and the end."""
+    events: list[Any] = []
     meta = snap.get("metadata") or {}
     if meta:
-        events.append(dict(meta))
+        events.append({**meta, "seq": 0})
     c = snap.get("candles") or {}
     n, k, size = int(c.get("bars", 0)), int(c.get("full_from", 0)), int(c.get("bucket", 0))
-    names = list((c.get("indicators") or {}).keys())
     inds = c.get("indicators") or {}
+    names = tuple(inds)
+    candles: list[dict[str, Any]] = []
     row = 0
     bar = 0
     while bar < n:
         # A bucket's row stands for each bar it covers; past full_from, one row is one bar.
         span = min(size, k - bar) if bar < k else 1
-        candle = {
-            "type": "candle",
+        values = {
             "timestamp": c["time"][row],
             "open": c["open"][row],
             "high": c["high"][row],
@@ -136,10 +140,14 @@ def snapshot_events(snap: dict[str, Any]) -> list[dict[str, Any]]:
             "indicators": {name: inds[name][row] for name in names},
         }
         for j in range(span):
-            events.append({**candle, "bar_number": bar + j + 1})
+            candles.append({"type": "candle", "seq": 1, **values, "bar_number": bar + j + 1})
         bar += span
         row += 1
-    events.extend(snap.get("signals") or [])
+    if candles:
+        events.append(candles_of(candles, names, int(snap.get("total_bars") or 0)))
+    changes = list(snap.get("signals") or []) + list(snap.get("levels") or [])
+    changes.sort(key=lambda e: e.get("seq", 0))
+    events.extend(changes)
     events.extend(snap.get("trades") or [])
     eq = snap.get("equity") or {}
     for b, t, e, d in zip(
@@ -150,42 +158,38 @@ def snapshot_events(snap: dict[str, Any]) -> list[dict[str, Any]]:
         strict=False,
     ):
         events.append(
-            {"type": "equity", "timestamp": t, "equity": e, "drawdown": d, "bar_number": b + 1}
+            {
+                "type": "equity",
+                "seq": 1,
+                "timestamp": t,
+                "equity": e,
+                "drawdown": d,
+                "bar_number": b + 1,
+            }
         )
     if snap.get("stats"):
         events.append(snap["stats"])
     if snap.get("metrics") is not None:
-        events.append({"type": "complete", "metrics": snap["metrics"]})
+        events.append({"type": "complete", "seq": 1, "metrics": snap["metrics"]})
     if snap.get("error") is not None:
-        events.append(snap["error"])
+        events.append({"seq": 1, **snap["error"]})
     return events
 
 
 def state_from_snapshot(snap: dict[str, Any], state: RunState | None = None) -> RunState:
     """A run state rebuilt from a snapshot (into ``state``, emptied first, when given)."""
+    run_id = str(snap.get("run_id") or "")
     if state is None:
-        state = RunState()
+        state = RunState(run_id)
     else:
         # Widgets hold this object and compare versions: keep the count going up.
         version = state.version
-        state.__init__()  # type: ignore[misc] - emptied in place, every holder sees it
+        state.__init__(run_id)  # type: ignore[misc] - emptied in place, every holder sees it
         state.version = version
     events = snapshot_events(snap)
     if events:
         state.apply(events)
     state.overlay.update(snap.get("overlay") or {})
-    state.open_trades = {
-        int(t["trade_id"]): OpenTrade(
-            int(t["trade_id"]),
-            t["direction"],
-            float(t["entry_price"]),
-            int(t["entry_bar"]),
-            float(t["size"]),
-            t.get("stop_loss"),
-            t.get("take_profit"),
-        )
-        for t in snap.get("open_trades") or []
-    }
     seq = snap.get("seq")
     if isinstance(seq, int):
         state.last_seq = seq

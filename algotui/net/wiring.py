@@ -5,7 +5,6 @@ here; when the app's or the player's wiring changes, these are what to re-point.
 """
 
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,43 +18,40 @@ def serve_backtest(
     *,
     interactive: bool,
     record: Path | None = None,
+    protected: list[Path] | None = None,
     paused: bool = False,
     theme: str | None = None,
     as_json: bool = False,
 ) -> int:
     """``algotui run --serve``: in the app, or headless (with ``--record``) at ``speed``."""
-    from algotui.run.headless import failure_code, print_summary, report_failure
+    from algotui.run.headless import failure_code, report_failure, write_results
     from algotui.run.player import Player
     from algotui.run.process import EngineProcess, can_fork
 
+    # The engine runs in a child process where it can: this one's time goes to the viewers.
     source = EngineProcess(bt) if can_fork() else bt.stream()
-    player = Player(source, speed=speed)
     if interactive:
-        code = play_serving(player, lambda: bt.codec, options, theme, paused)
+        code = play_serving(source, speed, bt.run_id, options, theme, paused)
         if bt.status == "failed":
             report_failure(bt, sys.stderr)
             code = failure_code(bt)
         return code
+    player = Player(source, speed=speed)
     if paused:
         player.pause()
 
     def on_end() -> int:
         if bt.status == "failed":
-            report_failure(bt, sys.stderr)
+            kept = f" (the recording {record} ends with the error event)" if record else ""
+            report_failure(bt, sys.stderr, kept)
             return failure_code(bt)
-        if as_json:
-            import json
+        return write_results(bt, bt.metrics or {}, sys.stdout, sys.stderr, record, as_json)
 
-            print(json.dumps(bt.metrics or {}, allow_nan=False), flush=True)
-        else:
-            print_summary(bt, bt.metrics or {}, sys.stdout, record)
-        return 0
-
-    return serve(player, lambda: bt.codec, options, record=record, run_id=bt.run_id, on_end=on_end)
+    return serve(player, bt.run_id, options, record=record, protected=protected, on_end=on_end)
 
 
 def serve_replay(
-    events: Iterable[dict[str, Any]],
+    recording: Path,
     options: ServeOptions,
     speed: float | None,
     *,
@@ -64,14 +60,22 @@ def serve_replay(
     theme: str | None = None,
 ) -> int:
     """``algotui replay --serve``: a recording played in the app, or headless, and served."""
+    from algotui.protocol.read import RecordingReader
     from algotui.run.player import Player
 
-    player = Player(events, speed=speed)
+    run_id = str(RecordingReader(recording).first().get("run_id") or "")
+    notes: list[str] = []
     if interactive:
-        return play_serving(player, lambda: None, options, theme, paused)
+        reader = RecordingReader(recording, notes.append)
+        return play_serving(reader, speed, run_id, options, theme, paused, notes)
+
+    def notice(message: str) -> None:
+        print(f"algotui: {recording}: {message}", file=sys.stderr)
+
+    player = Player(RecordingReader(recording, notice), speed=speed)
     if paused:
         player.pause()
-    return serve(player, lambda: None, options)
+    return serve(player, run_id, options)
 
 
 def view_remote(url: str, token: str | None, theme: str | None) -> int:
@@ -85,7 +89,7 @@ def view_remote(url: str, token: str | None, theme: str | None) -> int:
     remote = RemoteRun(url, token)
     if token and not hello.get("control"):
         print("algotui: the token is a viewer token: watching read-only", file=sys.stderr)
-    app = RemoteApp(remote, theme=theme)
+    app = RemoteApp(remote, theme=theme, run_id=str(hello.get("run_id") or ""))
     try:
         result = app.run()
     finally:
