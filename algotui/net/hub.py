@@ -23,7 +23,7 @@ import orjson
 
 from algotui.net.snapshot import snapshot_of
 from algotui.protocol.fields import PROTOCOL_VERSION
-from algotui.protocol.read import BadEvent, record_of
+from algotui.protocol.read import BadEvent, candles_of, record_of
 from algotui.view.state import RunState
 
 #: Events wait at most this long to share a frame with the ones that follow.
@@ -34,9 +34,9 @@ MAX_BATCH_EVENTS = 2_000
 RING_EVENTS = 20_000
 #: A viewer's queue: at most this many frames and bytes before it is resynchronised.
 QUEUE_FRAMES = 128
-QUEUE_BYTES = 8 << 20
+QUEUE_BYTES = 1 << 20
 #: A laggard's queued batches are merged into frames of up to about this size.
-COALESCE_BYTES = 1 << 20
+COALESCE_BYTES = 256 << 10
 #: Bridge protocol version (the frames beside protocol v1's events).
 BRIDGE_VERSION = 1
 
@@ -66,6 +66,7 @@ class Viewer:
         self.resync: str | None = None  # why the writer must send a fresh snapshot
         self.closed = False
         self.sent_events = 0
+        self.last_push = time.monotonic()
         self._waiter: Any = None  # an asyncio.Future the writer sleeps on
 
     def push(self, frame: bytes) -> bool:
@@ -79,6 +80,7 @@ class Viewer:
             return False
         self.frames.append(frame)
         self.queued_bytes += len(frame)
+        self.last_push = time.monotonic()
         self.wake()
         return True
 
@@ -115,18 +117,16 @@ class Viewer:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def wait(self, timeout: float) -> None:
-        """Until a frame or a resync is owed, or ``timeout`` seconds pass."""
+    async def wait(self) -> None:
+        """Until a frame or a resync is owed (heartbeats are queued by the server's ticker,
+        so an idle writer costs no timer)."""
         import asyncio
 
         if self.frames or self.resync is not None or self.closed:
             return
-        loop = asyncio.get_running_loop()
-        self._waiter = loop.create_future()
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait_for(self._waiter, timeout)
-        except TimeoutError:
-            pass
+            await self._waiter
         finally:
             self._waiter = None
 
@@ -168,6 +168,7 @@ class Hub:
         self.resyncs = 0
         self.drops = 0
         self.bad_events = 0
+        self._snapshot: tuple[tuple[int, int], bytes] | None = None
         self.on_flush: Callable[[list[dict[str, Any]]], None] | None = None
 
     @property
@@ -225,16 +226,39 @@ class Hub:
             self.on_flush(events)
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
-        """Feed the run state; an event it cannot read is still relayed, and counted."""
-        records = []
-        for event in events:
+        """Feed the run state (consecutive candles as one batch: a batch per candle costs
+        ~10x more); an event it cannot read is still relayed, and counted."""
+        records: list[Any] = []
+        run: list[dict[str, Any]] = []
+
+        def close_run() -> None:
+            if not run:
+                return
             try:
-                if event.get("type") == "metadata":  # the state names its dicts after the run
-                    self.state.run_id = str(event.get("run_id") or "")
-                records.append(record_of(event))
-            except (BadEvent, KeyError, TypeError, ValueError, AttributeError):
-                self.bad_events += 1
+                records.append(candles_of(run))
+            except (BadEvent, KeyError, TypeError, ValueError):
+                for candle in run:  # find the bad one(s)
+                    self._record(candle, records)
+            run.clear()
+
+        for event in events:
+            if event.__class__ is dict and event.get("type") == "candle":
+                if run and event.get("seq") != run[-1].get("seq", -2) + 1:
+                    close_run()
+                run.append(event)
+                continue
+            close_run()
+            self._record(event, records)
+        close_run()
         self.state.apply(records)
+
+    def _record(self, event: Any, records: list[Any]) -> None:
+        try:
+            if event.get("type") == "metadata":  # the state names its dicts after the run
+                self.state.run_id = str(event.get("run_id") or "")
+            records.append(record_of(event))
+        except (BadEvent, KeyError, TypeError, ValueError, AttributeError):
+            self.bad_events += 1
 
     # -- viewers -------------------------------------------------------------------------------
 
@@ -252,8 +276,12 @@ class Hub:
         }
 
     def snapshot_frame(self) -> bytes:
-        """A fresh snapshot of the run as of :attr:`seq`, encoded."""
-        return encode(snapshot_of(self.state, self.seq))
+        """A fresh snapshot of the run as of :attr:`seq`, encoded (once per state: viewers
+        joining or resynchronised together share it)."""
+        key = (self.seq, self.state.version)
+        if self._snapshot is None or self._snapshot[0] != key:
+            self._snapshot = (key, encode(snapshot_of(self.state, self.seq)))
+        return self._snapshot[1]
 
     def join(self, viewer: Viewer, since: int | None = None) -> None:
         """Register ``viewer``: ``connected``, then a snapshot (or, with ``since``, the events

@@ -125,11 +125,25 @@ class BridgeServer:
             await runner.cleanup()
             raise
         self._runner = runner
+        ticker = asyncio.create_task(self._heartbeats())
+        self._tasks.add(ticker)
         addresses = runner.addresses
         if addresses:
             self.port = addresses[0][1]
         self.started = time.monotonic()
         return self.url
+
+    async def _heartbeats(self) -> None:
+        """A ``heartbeat`` to every viewer that was sent nothing for :attr:`heartbeat` s."""
+        every = self.heartbeat
+        while True:
+            await asyncio.sleep(every / 4)
+            now = time.monotonic()
+            frame = None
+            for viewer in self.hub.viewers:
+                if not viewer.frames and now - viewer.last_push >= every:
+                    frame = frame or self.hub.heartbeat()
+                    viewer.push(frame)
 
     @property
     def url(self) -> str:
@@ -255,10 +269,8 @@ class BridgeServer:
                     continue
                 frame = viewer.pop()
                 if frame is None:
-                    await viewer.wait(self.heartbeat)
-                    if viewer.frames or viewer.resync is not None or viewer.closed:
-                        continue
-                    frame = hub.heartbeat()
+                    await viewer.wait()
+                    continue
                 await ws.send_frame(frame, WSMsgType.TEXT)
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             pass  # the connection went away; the reader's finally cleans up
