@@ -2,8 +2,9 @@
 
 The server (hub + aiohttp, as ``--serve`` runs it) lives in a child process and publishes
 candle events at the offered rate, each stamped with ``time.monotonic()`` (one clock for both
-processes on Linux). The viewers live in this process, parse every frame as a real viewer
-would, and measure each event's latency from publish to parse. Each case is repeated with one
+processes on Linux). The viewers run in a few processes, parse every frame as a real viewer
+would, and measure latency from publish to parse (each event counted with its frame's oldest
+event's latency: an upper bound). Each case is repeated with one
 extra, deliberately slow viewer (it reads a frame every 200 ms). The server's RSS is read from
 /proc before and after each case. Every loop is bounded in count and time; loopback only.
 
@@ -118,8 +119,21 @@ class Meter:
         self.resyncs = 0
 
 
-async def viewer(url: str, meter: Meter, window: list[float], stop: asyncio.Event) -> None:
-    """A viewer that parses every frame and times each event published inside ``window``."""
+def _number_after(text: str, key: str) -> float:
+    i = text.index(key) + len(key)
+    j = i
+    while text[j] not in ",}":
+        j += 1
+    return float(text[i:j])
+
+
+async def viewer(
+    url: str, meter: Meter, window: list[float], stop: asyncio.Event, parse: bool = True
+) -> None:
+    """A viewer that parses every frame (``parse``), or only reads the oldest event's stamps
+    from the text (what the server's side alone costs: as if each viewer had its own
+    machine). Each event of a frame is given the latency of the frame's oldest event (an
+    upper bound; per-event bookkeeping would cost more here than the server's fan-out)."""
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url, max_msg_size=0) as ws:
             while not stop.is_set():
@@ -129,16 +143,21 @@ async def viewer(url: str, meter: Meter, window: list[float], stop: asyncio.Even
                     continue
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     return
-                frame = orjson.loads(msg.data)
+                text = msg.data
                 now = time.monotonic()
-                if isinstance(frame, list):
-                    for e in frame:
-                        due = e.get("due")
-                        if due is not None and window[0] <= due <= window[1]:
-                            meter.events += 1
-                            meter.latencies.append(now - e["t"])
-                elif frame.get("type") == "resync":
-                    meter.resyncs += 1
+                if not text.startswith("["):
+                    if '"type":"resync"' in text:
+                        meter.resyncs += 1
+                    continue
+                if parse:
+                    frame = orjson.loads(text)
+                    t, due, count = frame[0]["t"], frame[0].get("due"), len(frame)
+                else:
+                    t, due = _number_after(text, '"t":'), _number_after(text, '"due":')
+                    count = text.count('{"type"')
+                if due is not None and window[0] <= due <= window[1]:
+                    meter.events += count
+                    meter.latencies.extend([now - t] * count)
 
 
 async def slow_viewer(port: int, stop: asyncio.Event) -> int:
@@ -176,14 +195,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def viewers(
-    port: int, n: int, window: tuple[float, float], slow: bool
+    port: int, n: int, window: tuple[float, float], slow: bool, parse: bool
 ) -> tuple[list[int], list[float], dict[str, Any] | None]:
     """``n`` viewers (and the slow one) until the window's events are in; their counts and
     latencies, and the server's status when ``slow`` (the process that ran it asks)."""
     url = f"ws://127.0.0.1:{port}/ws"
     meters = [Meter() for _ in range(n)]
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(viewer(url, m, list(window), stop)) for m in meters]
+    tasks = [asyncio.create_task(viewer(url, m, list(window), stop, parse)) for m in meters]
     if slow:
         tasks.append(asyncio.create_task(slow_viewer(port, stop)))
     # bounded: the window, then a grace for the window's events still on their way
@@ -206,7 +225,9 @@ def viewers_process(args: tuple) -> tuple[list[int], list[float], dict[str, Any]
     return asyncio.run(asyncio.wait_for(viewers(*args), CASE_TIMEOUT))
 
 
-def case(pool: Any, port: int, n: int, seconds: float, slow: bool, procs: int) -> dict[str, Any]:
+def case(
+    pool: Any, port: int, n: int, seconds: float, slow: bool, procs: int, parse: bool
+) -> dict[str, Any]:
     now = time.monotonic()
     # Joining costs each viewer a snapshot of the run so far (a few MB after a minute at this
     # rate): the window opens once they are in, to measure the steady stream.
@@ -214,7 +235,7 @@ def case(pool: Any, port: int, n: int, seconds: float, slow: bool, procs: int) -
     window = (now + warmup, now + warmup + seconds)
     procs = max(1, min(procs, n))
     shares = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
-    jobs = [(port, k, window, slow and i == 0) for i, k in enumerate(shares)]
+    jobs = [(port, k, window, slow and i == 0, parse) for i, k in enumerate(shares)]
     results = pool.map(viewers_process, jobs)
     counts = [c for r in results for c in r[0]]
     lat = [x for r in results for x in r[1]]
@@ -234,6 +255,11 @@ def main() -> None:
     parser.add_argument("--viewers", default="1,10,100")
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--stamps-only",
+        action="store_true",
+        help="viewers read only each frame's stamps instead of parsing it (the server's cost)",
+    )
     parser.add_argument("--procs", type=int, default=4, help="processes the viewers run in")
     parser.add_argument("--batch-ms", type=float, default=20.0, help="the hub's batch window")
     args = parser.parse_args()
@@ -263,7 +289,7 @@ def main() -> None:
         for n, slow in cases:
             before = rss_mb(proc.pid)
             cpu_server, cpu_viewers = cpu_seconds(proc.pid), viewers_cpu()
-            result = case(pool, port, n, args.seconds, slow, args.procs)
+            result = case(pool, port, n, args.seconds, slow, args.procs, not args.stamps_only)
             span = WARMUP + 0.04 * n + GRACE + args.seconds
             result["server_cpu"] = (cpu_seconds(proc.pid) - cpu_server) / span * 100
             result["viewers_cpu"] = (viewers_cpu() - cpu_viewers) / span * 100

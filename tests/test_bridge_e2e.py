@@ -83,6 +83,11 @@ def test_view_follows_a_served_run_drives_it_with_the_token_and_reconnects() -> 
         # Keys of a viewer without the token act on nothing and say so.
         reader.keys("Space")
         reader.wait(lambda s: "no control token" in s)
+        # Seeking is local: the read-only viewer goes back to its first bar, then follows again.
+        reader.keys("Home")
+        reader.wait(lambda s: "bar 1 of " in s)
+        reader.keys("End")
+        reader.wait(lambda s: "bar 1 of " not in s and bar_count(s) == held + 1)
         assert "PAUSED" in driver.screen()
         driver.keys("Space")
         driver.wait(lambda s: "RUNNING" in s and bar_count(s) > held + 3)
