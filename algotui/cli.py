@@ -193,12 +193,17 @@ def run(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save the run to the results store.")
     ] = False,
+    serve: ServeOpt = None,
+    control_token: ControlTokenOpt = None,
+    viewer_token: ViewerTokenOpt = None,
+    allow_origin: AllowOriginOpt = None,
 ) -> None:
     """Run a backtest: in the app, or headless with --record / --json / --headless."""
     from algotui.engine import Backtest, load_strategy
     from algotui.feed import load_source
 
     pace = parse_speed(speed)
+    bridge = serve_options(serve, control_token, viewer_token, allow_origin)
     check_amount("--cash", cash)
     check_amount("--commission-fixed", commission_fixed)
     interactive = not (record or as_json or headless)
@@ -252,6 +257,22 @@ def run(
         )
         interactive = False
     saved = {"close_at_end": close_at_end}  # the one setting the metadata does not carry
+    if bridge is not None:
+        from algotui.net.wiring import serve_backtest
+
+        inputs = [Path(x) for x in (source, strategy.partition(":")[0]) if Path(x).is_file()]
+        code = serve_backtest(
+            bt,
+            bridge,
+            pace,
+            interactive=interactive,
+            record=record,
+            protected=inputs,
+            paused=paused,
+            theme=theme,
+            as_json=as_json,
+        )
+        raise typer.Exit(code)
     if not interactive:
         from algotui.run.headless import run_headless
 
@@ -373,7 +394,7 @@ def view(
     token: Annotated[
         str | None, typer.Option(help="The control token (keys act remotely) or viewer token.")
     ] = None,
-    theme: Annotated[str | None, typer.Option(help="Colour theme of the app.")] = None,
+    theme: ThemeOpt = None,
 ) -> None:
     """Watch a run served by `algotui run --serve` elsewhere, in the same app."""
     check_theme(theme)
@@ -570,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
     _exit(code if isinstance(code, int) else 0)
 
 
-COMMANDS = ("run", "replay", "check", "strategies", "cache", "runs")
+COMMANDS = ("run", "replay", "view", "check", "strategies", "cache", "runs")
 
 
 def _one_line(text: str) -> str:
