@@ -205,13 +205,19 @@ async def viewers(
     tasks = [asyncio.create_task(viewer(url, m, list(window), stop, parse)) for m in meters]
     if slow:
         tasks.append(asyncio.create_task(slow_viewer(port, stop)))
-    # bounded: the window, then a grace for the window's events still on their way
-    await asyncio.sleep(max(0.0, window[1] + GRACE - time.monotonic()))
+    # bounded: the window, then a grace for the window's events still on their way; the
+    # process with the slow viewer samples the server's queued bytes twice a second
     status = None
-    if slow:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/status") as r:
-                status = next(iter((await r.json())["streams"].values()))
+    max_queued = 0
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < window[1] + GRACE:
+            await asyncio.sleep(0.5)
+            if slow:
+                async with session.get(f"http://127.0.0.1:{port}/status") as r:
+                    status = next(iter((await r.json())["streams"].values()))
+                max_queued = max(max_queued, status["queued_bytes"])
+    if status is not None:
+        status["max_queued_bytes"] = max_queued
     stop.set()
     await asyncio.wait(tasks, timeout=10)
     for t in tasks:
@@ -247,6 +253,7 @@ def case(
         "p50_ms": percentile(lat, 0.50) * 1000,
         "p99_ms": percentile(lat, 0.99) * 1000,
         "drops": status.get("drops", 0),
+        "max_queued_mb": status.get("max_queued_bytes", 0) / 1e6,
     }
 
 
@@ -303,13 +310,14 @@ def main() -> None:
         proc.join(5)
     print(
         "| viewers | slow viewer | events/s per viewer | p50 ms | p99 ms | slow viewer drops "
-        "| server RSS MB (before -> after) | server CPU % | viewers' CPU % |"
+        "| max queued MB | server RSS MB (before -> after) | server CPU % | viewers' CPU % |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
             f"| {r['viewers']} | {'yes' if r['slow'] else 'no'} | {r['events_per_viewer']:,.0f} "
             f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['drops'] if r['slow'] else '-'} "
+            f"| {r['max_queued_mb']:.2f} "
             f"| {r['rss_before']:.0f} -> {r['rss_after']:.0f} | {r['server_cpu']:.0f} "
             f"| {r['viewers_cpu']:.0f} |"
         )
