@@ -13,9 +13,9 @@ snapshot; so a laggard costs the others nothing and the server's memory stays bo
 (queue bound x viewers + ring).
 """
 
+import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,8 +120,6 @@ class Viewer:
     async def wait(self) -> None:
         """Until a frame or a resync is owed (heartbeats are queued by the server's ticker,
         so an idle writer costs no timer)."""
-        import asyncio
-
         if self.frames or self.resync is not None or self.closed:
             return
         self._waiter = asyncio.get_running_loop().create_future()
@@ -169,7 +167,6 @@ class Hub:
         self.drops = 0
         self.bad_events = 0
         self._snapshot: tuple[tuple[int, int], bytes] | None = None
-        self.on_flush: Callable[[list[dict[str, Any]]], None] | None = None
 
     @property
     def run_id(self) -> str | None:
@@ -186,8 +183,6 @@ class Hub:
         if any(e.get("type") in _ENDS for e in events) or len(self._pending) >= MAX_BATCH_EVENTS:
             self.flush()
         elif self._flush_handle is None:
-            import asyncio
-
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(self.batch_seconds, self.flush)
 
@@ -222,8 +217,6 @@ class Hub:
                 self.frames_sent += 1
             elif not behind and not viewer.closed:
                 self.drops += 1  # its queue was full: it gets a resync, nobody waits
-        if self.on_flush is not None:
-            self.on_flush(events)
 
     def _apply(self, events: list[dict[str, Any]]) -> None:
         """Feed the run state (consecutive candles as one batch: a batch per candle costs

@@ -2,8 +2,9 @@
 
 ``algotui run --serve`` and ``algotui replay --serve`` call :func:`serve` (headless, paced by a
 :class:`~algotui.run.player.Player` in a thread) or :func:`play_serving` (the terminal app
-with the server in the app's own event loop). Either way the player is the run's controls for
-remote viewers, and its drained items become protocol v1 dicts in :func:`to_dicts`.
+with the server in the app's own event loop). Remote commands go to the player (headless) or
+to the app's own controls (the player with the app's run state); the player's drained records
+become protocol v1 dicts in :func:`to_dicts`.
 """
 
 import asyncio
