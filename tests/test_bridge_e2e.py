@@ -151,3 +151,54 @@ def test_view_of_nothing_says_what_is_wrong() -> None:
         asyncio.run(probe(f"ws://127.0.0.1:{free_port()}", None))
     with pytest.raises(UserError, match="ws://HOST:PORT"):
         asyncio.run(probe("ftp://x", None))
+
+
+@pytest.mark.e2e
+def test_the_app_serves_its_run_and_obeys_a_remote_viewer_with_the_token() -> None:
+    import aiohttp
+    import orjson
+
+    port = free_port()
+    app = Tmux(f"{EXE} run --paused --serve 127.0.0.1:{port} --control-token {TOKEN}")
+
+    async def drive() -> list:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # the app starts listening once it is up (bounded wait)
+                try:
+                    ws = await session.ws_connect(f"ws://127.0.0.1:{port}/ws?token={TOKEN}")
+                    break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the app never served")
+            hello = orjson.loads((await ws.receive(timeout=10)).data)
+            snapshot = orjson.loads((await ws.receive(timeout=10)).data)
+            await ws.send_str('{"type":"control","command":"step","bars":3,"id":"s"}')
+            frames = []
+            for _ in range(200):
+                frame = orjson.loads((await ws.receive(timeout=10)).data)
+                frames.append(frame)
+                seen = [e for f in frames if isinstance(f, list) for e in f]
+                if sum(e["type"] == "candle" for e in seen) >= 3:
+                    break
+            await ws.send_str('{"type":"control","command":"resume","id":"r"}')
+            for _ in range(200):
+                frame = orjson.loads((await ws.receive(timeout=10)).data)
+                if isinstance(frame, dict) and frame.get("id") == "r":
+                    break
+            await ws.close()
+            return [hello, snapshot, frames, frame]
+
+    try:
+        app.wait(lambda s: "PAUSED" in s and "Serving at" in s)
+        hello, snapshot, frames, ack = asyncio.run(drive())
+        assert hello["control"] is True and hello["paused"] is True
+        assert snapshot["type"] == "snapshot" and snapshot["metadata"]["symbol"] == "SAMPLE"
+        candles = [e for f in frames if isinstance(f, list) for e in f if e["type"] == "candle"]
+        assert [e["bar_number"] for e in candles][:3] == [1, 2, 3]  # stepped by the viewer
+        assert ack["type"] == "ack" and ack["paused"] is False
+        app.wait(lambda s: "RUNNING" in s and bar_count(s) > 3)  # the app plays on
+        app.keys("q")
+        app.wait(lambda s: not app.alive(), timeout=15)
+    finally:
+        app.kill()
