@@ -292,10 +292,13 @@
     if (token) url.searchParams.set("token", token);
     if (view.seq >= 0 && view.runId) url.searchParams.set("resume", String(view.seq));
     ws = new WebSocket(url);
-    ws.onopen = () => { backoff = 500; };
+    let opened = false;
+    ws.onopen = () => { backoff = 500; opened = true; };
     ws.onmessage = (m) => { try { onFrame(JSON.parse(m.data)); } catch (err) { console.error(err); } };
     ws.onclose = () => {
-      setConnection(`reconnecting in ${backoff / 1000}s`, "reconnecting");
+      // A refused handshake looks like any failure from here: say what is most likely.
+      const why = opened ? "" : " (server down, or a viewer token needed: add #token=T)";
+      setConnection(`reconnecting in ${backoff / 1000}s${why}`, "reconnecting");
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);
     };
