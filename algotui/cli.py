@@ -51,6 +51,37 @@ ParamOpt = Annotated[
 ]
 
 
+ServeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Serve the run to remote viewers at [HOST:]PORT (e.g. 8765): browser and algotui view."
+    ),
+]
+ControlTokenOpt = Annotated[
+    str | None, typer.Option(help="The token that lets a viewer control the run (default: random).")
+]
+ViewerTokenOpt = Annotated[
+    str | None, typer.Option(help="A token every viewer must give (needed off loopback).")
+]
+AllowOriginOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="Another web origin allowed to connect (repeatable; default: same origin)."),
+]
+
+
+def serve_options(
+    serve: str | None, control: str | None, viewer: str | None, origins: list[str] | None
+):  # noqa: ANN201 - ServeOptions, imported only when serving
+    """The bridge options, or None without --serve (the bridge is imported only then)."""
+    if serve is None:
+        if control or viewer or origins:
+            raise UserError("--control-token, --viewer-token and --allow-origin need --serve PORT")
+        return None
+    from algotui.net.session import parse_serve
+
+    return parse_serve(serve, control, viewer, origins)
+
+
 def parse_params(items: list[str] | None) -> dict[str, str]:
     """``["fast=5", "slow=30"]`` as a dict; a malformed item is a one-line error."""
     params: dict[str, str] = {}
@@ -162,12 +193,17 @@ def run(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save the run to the results store.")
     ] = False,
+    serve: ServeOpt = None,
+    control_token: ControlTokenOpt = None,
+    viewer_token: ViewerTokenOpt = None,
+    allow_origin: AllowOriginOpt = None,
 ) -> None:
     """Run a backtest: in the app, or headless with --record / --json / --headless."""
     from algotui.engine import Backtest, load_strategy
     from algotui.feed import load_source
 
     pace = parse_speed(speed)
+    bridge = serve_options(serve, control_token, viewer_token, allow_origin)
     check_amount("--cash", cash)
     check_amount("--commission-fixed", commission_fixed)
     interactive = not (record or as_json or headless)
@@ -221,6 +257,22 @@ def run(
         )
         interactive = False
     saved = {"close_at_end": close_at_end}  # the one setting the metadata does not carry
+    if bridge is not None:
+        from algotui.net.wiring import serve_backtest
+
+        inputs = [Path(x) for x in (source, strategy.partition(":")[0]) if Path(x).is_file()]
+        code = serve_backtest(
+            bt,
+            bridge,
+            pace,
+            interactive=interactive,
+            record=record,
+            protected=inputs,
+            paused=paused,
+            theme=theme,
+            as_json=as_json,
+        )
+        raise typer.Exit(code)
     if not interactive:
         from algotui.run.headless import is_stdout, run_headless
 
@@ -291,18 +343,43 @@ def replay(
     as_json: Annotated[
         bool, typer.Option("--json", help="Headless; print only the final metrics as JSON.")
     ] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the run as one self-contained HTML report and exit.")
+    ] = None,
+    serve: ServeOpt = None,
+    control_token: ControlTokenOpt = None,
+    viewer_token: ViewerTokenOpt = None,
+    allow_origin: AllowOriginOpt = None,
 ) -> None:
     """Play a recording in the app with the same controls as a live run (or headless)."""
     from algotui.protocol.read import RecordingReader
 
     pace = parse_speed(speed)
     check_theme(theme)
+    bridge = serve_options(serve, control_token, viewer_token, allow_origin)
+    if html is not None:
+        from algotui.net.report import write_report
+
+        write_report(recording, html)
+        print(f"algotui: wrote {html}", file=sys.stderr)
+        raise typer.Exit(0)
+    if bridge is not None and (record or as_json):
+        raise UserError("--serve plays the recording for viewers; give --record/--json without it")
     if record or as_json:
         from algotui.run.replay import replay_headless
 
         raise typer.Exit(replay_headless(recording, record=record, as_json=as_json))
     RecordingReader(recording).first()
-    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+    interactive = sys.stdout.isatty() and sys.stdin.isatty()
+    if bridge is not None:
+        from algotui.net.wiring import serve_replay
+
+        raise typer.Exit(
+            serve_replay(
+                recording, bridge, pace, interactive=interactive, paused=paused, theme=theme
+            )
+        )
+    if not interactive:
         raise UserError(
             "replay plays in the app and needs a terminal (or give --record OUT or --json)"
         )
@@ -311,6 +388,23 @@ def replay(
     notes: list[str] = []
     reader = RecordingReader(recording, notes.append)
     raise typer.Exit(play(Player(reader, speed=pace), "", theme, paused, notes))
+
+
+@app.command()
+def view(
+    url: Annotated[str, typer.Argument(help="The server: ws://HOST:PORT (from --serve).")],
+    token: Annotated[
+        str | None, typer.Option(help="The control token (keys act remotely) or viewer token.")
+    ] = None,
+    theme: ThemeOpt = None,
+) -> None:
+    """Watch a run served by `algotui run --serve` elsewhere, in the same app."""
+    check_theme(theme)
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UserError("view plays in the app and needs a terminal (run it in one)")
+    from algotui.net.wiring import view_remote
+
+    raise typer.Exit(view_remote(url, token, theme))
 
 
 def check_theme(theme: str | None) -> None:
@@ -499,7 +593,7 @@ def main(argv: list[str] | None = None) -> None:
     _exit(code if isinstance(code, int) else 0)
 
 
-COMMANDS = ("run", "replay", "check", "strategies", "cache", "runs")
+COMMANDS = ("run", "replay", "view", "check", "strategies", "cache", "runs")
 
 
 def _one_line(text: str) -> str:
