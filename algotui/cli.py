@@ -261,6 +261,11 @@ def run(
         from algotui.net.wiring import serve_backtest
 
         inputs = [Path(x) for x in (source, strategy.partition(":")[0]) if Path(x).is_file()]
+        store = None
+        if not no_save:
+            from algotui.store.sink import StoreSink
+
+            store = StoreSink(db, run_id=bt.run_id)
         code = serve_backtest(
             bt,
             bridge,
@@ -271,7 +276,14 @@ def run(
             paused=paused,
             theme=theme,
             as_json=as_json,
+            store=store,
         )
+        if store is not None:
+            store.finish(
+                status="stopped" if code == 130 else None,
+                recording=record.resolve() if record else None,
+                config=saved,
+            )
         raise typer.Exit(code)
     if not interactive:
         from algotui.run.headless import is_stdout, run_headless

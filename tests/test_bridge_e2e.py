@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 import pytest
@@ -202,3 +203,24 @@ def test_the_app_serves_its_run_and_obeys_a_remote_viewer_with_the_token() -> No
         app.wait(lambda s: not app.alive(), timeout=15)
     finally:
         app.kill()
+
+
+def test_a_served_run_is_saved_to_the_store(tmp_path) -> None:
+    db = tmp_path / "runs.sqlite"
+    port = free_port()
+    env_db = {**os.environ, "ALGOTUI_DB": str(db)}
+    proc = subprocess.Popen(
+        [EXE, "run", "--headless", "--serve", f"127.0.0.1:{port}", "--speed", "max"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_db,
+    )  # fmt: skip
+    try:
+        assert "serving at" in proc.stderr.readline()
+        time.sleep(2.0)  # at full speed the sample is done by now; if not, it is saved stopped
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    listed = subprocess.run([EXE, "runs", "list"], capture_output=True, text=True, env=env_db)
+    assert "sma_cross" in listed.stdout, listed.stdout + listed.stderr

@@ -22,14 +22,20 @@ def serve_backtest(
     paused: bool = False,
     theme: str | None = None,
     as_json: bool = False,
+    store: Any = None,
 ) -> int:
-    """``algotui run --serve``: in the app, or headless (with ``--record``) at ``speed``."""
+    """``algotui run --serve``: in the app, or headless (with ``--record``) at ``speed``.
+
+    ``store``, a :class:`~algotui.store.sink.StoreSink`, sees every record the viewers see
+    and saves the run once it ends (the caller calls its ``finish``)."""
     from algotui.run.headless import failure_code, report_failure, write_results
     from algotui.run.player import Player
     from algotui.run.process import EngineProcess, can_fork
 
     # The engine runs in a child process where it can: this one's time goes to the viewers.
     source = EngineProcess(bt) if can_fork() else bt.stream()
+    if store is not None:
+        source = teed(source, store.add_record)
     if interactive:
         code = play_serving(source, speed, bt.run_id, options, theme, paused)
         if bt.status == "failed":
@@ -48,6 +54,36 @@ def serve_backtest(
         return write_results(bt, bt.metrics or {}, sys.stdout, sys.stderr, record, as_json)
 
     return serve(player, bt.run_id, options, record=record, protected=protected, on_end=on_end)
+
+
+class _TeedBatches:
+    """A batched source (the engine in a child process) whose records also go to ``sink``."""
+
+    def __init__(self, source: Any, sink: Any) -> None:
+        self.source, self.sink = source, sink
+
+    def batches(self) -> Any:
+        for batch in self.source.batches():
+            for record in batch:
+                self.sink(record)
+            yield batch
+
+    def __iter__(self) -> Any:
+        for batch in self.batches():
+            yield from batch
+
+
+def teed(source: Any, sink: Any) -> Any:
+    """``source`` with every record also handed to ``sink``, batched if it was."""
+    if hasattr(source, "batches"):
+        return _TeedBatches(source, sink)
+
+    def records() -> Any:
+        for record in source:
+            sink(record)
+            yield record
+
+    return records()
 
 
 def serve_replay(
