@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from test_protocol import FailsAtBar50
+from checks import FailsAtBar50
 
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
@@ -41,7 +41,7 @@ def test_child_failure_is_reported_here() -> None:
     items = list(EngineProcess(bt))
     assert items[-1].type == "error" and "boom at bar 50" in items[-1].message
     assert bt.status == "failed" and "boom at bar 50" in bt.error_message
-    assert "raise ValueError" in bt.error_details and "test_protocol.py" in bt.error_details
+    assert "raise ValueError" in bt.error_details and "checks.py" in bt.error_details
 
 
 def test_a_killed_child_ends_the_stream_with_an_error() -> None:

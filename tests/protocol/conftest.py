@@ -1,0 +1,25 @@
+"""Fixtures of the protocol tests: the schema, its validator, the sample bars."""
+
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+from checks import SCHEMA_PATH, EventValidator
+
+from algotui.feed import load_source
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def validator(schema: dict[str, Any]) -> EventValidator:
+    return EventValidator(schema)
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return load_source("sample")
