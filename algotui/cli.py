@@ -253,8 +253,8 @@ def run(
     def save(app) -> None:  # noqa: ANN001 - the app, once it has closed
         from algotui.store.sink import save_state
 
-        if not (app.state.done or app.state.received):
-            return  # quit before the first bar came: nothing ran
+        if not (app.state.done or app.state.received > (1 if paused else 0)):
+            return  # quit before a bar came (--paused shows the first by itself): nothing ran
         status = None if app.state.done else "stopped"
         save_state(app.state, db, status=status, config=saved, run_id=bt.run_id)
 
