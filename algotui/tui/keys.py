@@ -173,11 +173,10 @@ KEYS: tuple[KeyRow, ...] = (
 LEGEND: tuple[tuple[str, str, str], ...] = (
     ("▲", "success", "long entry, at the fill bar and price"),
     ("▼", "error", "short entry"),
-    ("✕", "success", "exit of a winning trade"),
-    ("✕", "error", "exit of a losing trade"),
-    ("- -", "accent", "an open trade's entry price"),
-    ("- -", "error", "its stop-loss"),
-    ("- -", "success", "its take-profit"),
+    ("✕", "warning", "exit (of either side)"),
+    ("╌╌", "foreground", "an open trade's entry price"),
+    ("╌╌", "error", "its stop-loss"),
+    ("╌╌", "success", "its take-profit"),
 )
 
 
