@@ -408,3 +408,14 @@ async def test_a_long_list_shows_its_first_rows_and_sorting_brings_any_up(monkey
         await pilot.pause(0.2)
         assert screen.selected is not None and screen.records[0] is best
         assert f"{best.pnl:+,.2f}" in screen_text(app)  # the best trade is now on screen
+
+
+async def test_help_fits_200x60_in_two_columns_without_scrolling() -> None:
+    app = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        body = app.screen.query_one(VerticalScroll)
+        assert body.max_scroll_y == 0
+        text = screen_text(app)
+        assert "Chart legend" in text and "ctrl+c" in text and "Trades view" in text

@@ -10,17 +10,18 @@ from textual.widgets import Static
 
 from algotui.tui.keys import SCOPES, bindings, help_lines, legend
 
+#: From this terminal width the help is laid out in two columns (and fits 200x60 unscrolled).
+TWO_COLUMNS = 176
 
-def help_text(owner: object, colours: dict[str, str]) -> Group:
+
+def help_text(owner: object, colours: dict[str, str], columns: int = 1) -> Group | Table:
     """The help: a heading per view, its keys, then the marker legend. ``owner`` (the app)
     decides which optional rows show; ``colours`` are the theme's variables. Descriptions
-    wrap in their own column."""
+    wrap in their own column; with ``columns=2`` the main screen's keys stand on the left and
+    the other views and the legend on the right."""
     accent = colours.get("accent", "")
     sections = help_lines(SCOPES, owner)
     width = max(len(key) for _, items in sections for key, _ in items)
-    parts: list[Text | Table] = [
-        Text.assemble(("algotui keys", "bold"), ("   esc, ? or q closes; ↑ ↓ scroll", "dim"))
-    ]
 
     def table() -> Table:
         t = Table(box=None, show_header=False, padding=(0, 1), expand=True)
@@ -28,18 +29,24 @@ def help_text(owner: object, colours: dict[str, str]) -> Group:
         t.add_column(ratio=1, overflow="fold")
         return t
 
+    blocks: list[list[Text | Table]] = []
     for heading, items in sections:
-        parts.append(Text(f"\n{heading}", style="bold"))
         keys = table()
         for key, description in items:
             keys.add_row(Text(" " + key, style=f"bold {accent}".strip()), description)
-        parts.append(keys)
-    parts.append(Text("\nChart legend", style="bold"))
+        blocks.append([Text(f"\n{heading}", style="bold"), keys])
     marks = table()
     for glyph, colour, meaning in legend():
         marks.add_row(Text(" " + glyph, style=f"bold {colours.get(colour, '')}".strip()), meaning)
-    parts.append(marks)
-    return Group(*parts)
+    blocks.append([Text("\nChart legend", style="bold"), marks])
+    title = Text.assemble(("algotui keys", "bold"), ("   esc, ? or q closes; ↑ ↓ scroll", "dim"))
+    if columns == 1:
+        return Group(title, *(part for block in blocks for part in block))
+    grid = Table.grid(expand=True, padding=(0, 2))
+    grid.add_column(ratio=1)
+    grid.add_column(ratio=1)
+    grid.add_row(Group(title, *blocks[0]), Group(*(p for block in blocks[1:] for p in block)))
+    return grid
 
 
 class HelpScreen(ModalScreen[None]):
@@ -68,8 +75,12 @@ class HelpScreen(ModalScreen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
-            yield Static(help_text(self.app, self.app.theme_variables), id="help-text")
+        columns = 2 if self.app.size.width >= TWO_COLUMNS else 1
+        body = VerticalScroll(id="help-body")
+        if columns == 2:
+            body.styles.width = TWO_COLUMNS - 6
+        with body:
+            yield Static(help_text(self.app, self.app.theme_variables, columns), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
