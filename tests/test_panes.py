@@ -419,3 +419,15 @@ async def test_help_fits_200x60_in_two_columns_without_scrolling() -> None:
         assert body.max_scroll_y == 0
         text = screen_text(app)
         assert "Chart legend" in text and "ctrl+c" in text and "Trades view" in text
+
+
+async def test_a_trade_longer_than_the_window_opens_at_its_entry() -> None:
+    app = make_app(BUILTINS["buy_and_hold"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await trades_view(pilot, app)
+        (trade,) = screen.records
+        assert trade.is_open and app.chart.visible_bars < app.state.bars - trade.entry_bar
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        first, last = app.chart.visible_range
+        assert first <= trade.entry_bar <= last

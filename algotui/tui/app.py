@@ -532,6 +532,11 @@ class AlgoApp(App[int]):
         """Centre the chart on ``trade``, put the signal log's cursor on its entry, and say
         which trade it is."""
         bar = trade.focus_bar
+        visible = self.chart.visible_bars
+        if trade.entry_bar is not None and (
+            trade.exit_bar is None or trade.exit_bar - trade.entry_bar >= visible - 4
+        ):
+            bar = trade.entry_bar + visible // 2 - 2  # too long for the window: entry at left
         if bar is not None:
             self.chart.jump_to(bar)
         highlight = getattr(self.chart, "highlight_trade", None)
