@@ -319,8 +319,8 @@ def run(
     def save(app) -> None:  # noqa: ANN001 - the app, once it has closed
         from algotui.store.sink import save_state
 
-        if not (app.state.done or app.state.received):
-            return  # quit before the first bar came: nothing ran
+        if not (app.state.done or app.state.received > (1 if paused else 0)):
+            return  # quit before a bar came (--paused shows the first by itself): nothing ran
         status = None if app.state.done else "stopped"
         save_state(app.state, db, status=status, config=saved, run_id=bt.run_id)
 
@@ -399,7 +399,8 @@ def replay(
 
     notes: list[str] = []
     reader = RecordingReader(recording, notes.append)
-    raise typer.Exit(play(Player(reader, speed=pace), "", theme, paused, notes))
+    player = Player(reader, speed=pace)
+    raise typer.Exit(play(player, "", theme, paused, notes, replay_of=recording.name))
 
 
 @app.command()
@@ -439,16 +440,20 @@ def play(  # noqa: ANN001
     *,
     after=None,
     db: Path | None = None,
+    replay_of: str | None = None,
 ) -> int:
     """Open the app on ``player`` and return its exit code. ``notes`` collects what a reader
-    found wrong with a recording; the app shows each as a notice.
+    found wrong with a recording; the app shows each as a notice; ``replay_of`` names the
+    recording played (the header says REPLAY and its name).
 
     ``after(app)`` runs once the app has closed (the store saves the run there). A stored run
     picked for replay in the app's runs screen is then replayed.
     """
     from algotui.tui.app import AlgoApp
 
-    app = AlgoApp(player, theme=theme, start_paused=paused, run_id=run_id, notes=notes)
+    app = AlgoApp(
+        player, theme=theme, start_paused=paused, run_id=run_id, notes=notes, replay_of=replay_of
+    )
     app.store_path = db
     result = app.run()
     if after is not None:

@@ -13,7 +13,8 @@ from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
 from algotui.run.player import Player
 from algotui.run.process import EngineProcess, can_fork
-from algotui.tui.app import AlgoApp, HelpScreen
+from algotui.tui.app import AlgoApp
+from algotui.tui.screens.help import HelpScreen
 from algotui.tui.widgets.signals import SignalLog
 
 
@@ -66,20 +67,22 @@ async def until(pilot, cond: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-async def test_paused_app_shows_no_bars_and_step_advances_one(source: str) -> None:
+async def test_paused_app_opens_on_the_first_bar_and_step_advances_one(source: str) -> None:
     app = make_app(source=source)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
-        assert app.state.bars == 0
-        assert app.run_state_label == "PAUSED"
-        await pilot.press("n")
         await until(pilot, lambda: app.state.bars == 1)
-        await pilot.pause(0.2)
-        assert app.state.bars == 1
-        await pilot.press("right")
+        await pilot.pause(0.3)
+        assert app.state.bars == 1  # the first bar, not an empty chart
+        assert app.run_state_label == "PAUSED"
+        assert "1 / 782" in screen_text(app)
+        await pilot.press("n")
         await until(pilot, lambda: app.state.bars == 2)
         await pilot.pause(0.2)
         assert app.state.bars == 2
+        await pilot.press("right")
+        await until(pilot, lambda: app.state.bars == 3)
+        await pilot.pause(0.2)
+        assert app.state.bars == 3
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -98,17 +101,19 @@ async def test_space_pauses_and_resumes(source: str) -> None:
         assert app.run_state_label == "RUNNING"
 
 
-async def test_speed_keys_double_halve_and_max() -> None:
+async def test_speed_keys_walk_the_ladder_and_max() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("plus")
-        assert app.player.speed == 40
+        assert app.player.speed == 50
         await pilot.press("minus", "minus")
         assert app.player.speed == 10
         await pilot.press("0")
         assert app.player.speed is None
         await pilot.pause(0.1)
         assert "max" in screen_text(app).splitlines()[0]
+        await pilot.press("minus")
+        assert app.player.speed == 50_000
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -195,7 +200,8 @@ async def test_a_failing_strategy_shows_failed_and_q_still_quits() -> None:
         await pilot.pause(0.1)
         assert app.run_state_label == "FAILED"
         box = app.query_one("#error")
-        assert box.display and "boom at bar 30" in screen_text(app)
+        text = screen_text(app)
+        assert box.display and "boom" in text and "at bar 30" in text  # wrapped to the pane
         assert "FAILED" in screen_text(app)
         await pilot.press("q")
     assert app.return_code == 1
@@ -258,5 +264,5 @@ async def test_a_paused_app_wakes_to_show_a_step() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.idle, timeout=5)
         await pilot.press("n")
-        await until(pilot, lambda: app.state.bars == 1, timeout=1)
-        assert "1 / 782" in screen_text(app)
+        await until(pilot, lambda: app.state.bars == 2, timeout=1)
+        assert "2 / 782" in screen_text(app)

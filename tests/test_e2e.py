@@ -87,15 +87,15 @@ def test_pause_step_and_quit_in_the_real_app() -> None:
     t = Tmux(f"{exe} run --paused --speed 20")
     try:
         screen = t.wait(lambda s: "PAUSED" in s and "/ 782" in s)
-        assert bar_count(screen) == 0
+        assert bar_count(screen) == 1  # --paused opens on the first bar
         assert "SAMPLE" in screen and "sma_cross" in screen
 
         t.keys("n")
-        screen = t.wait(lambda s: bar_count(s) == 1)
-        t.keys("n")
         screen = t.wait(lambda s: bar_count(s) == 2)
+        t.keys("n")
+        screen = t.wait(lambda s: bar_count(s) == 3)
         time.sleep(0.5)
-        assert bar_count(t.screen()) == 2  # a step is one bar, not a resume
+        assert bar_count(t.screen()) == 3  # a step is one bar, not a resume
 
         t.keys("Space")
         t.wait(lambda s: "RUNNING" in s and bar_count(s) >= 12)
@@ -125,12 +125,12 @@ def test_seeking_in_a_replay_in_the_real_app(tmp_path) -> None:
         t.keys("g")
         t.wait(lambda s: "Go to bar" in s)
         t.keys("300", "Enter")
-        screen = t.wait(lambda s: "REPLAY" in s and "bar 300 of 782" in s)
+        screen = t.wait(lambda s: "REWOUND" in s and "bar 300 of 782" in s)
         assert bar_count(screen) == 300
         t.keys("Left")
         t.wait(lambda s: "bar 299 of 782" in s)
         t.keys("PageUp")
-        screen = t.wait(lambda s: "bar 299 of" not in s and "REPLAY" in s)
+        screen = t.wait(lambda s: "bar 299 of" not in s and "REWOUND" in s)
         assert bar_count(screen) < 299
         t.keys("End")
         t.wait(lambda s: "DONE" in s and "782 / 782" in s)

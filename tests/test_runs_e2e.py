@@ -58,11 +58,11 @@ def test_the_app_saves_a_run_left_midway_as_stopped_and_a_finished_one_whole(tmp
     exe = os.path.join(os.path.dirname(sys.executable), "algotui")
     t = Tmux(f"ALGOTUI_DB={db} {exe} run --paused -s rsi_reversion", width=120, height=36)
     try:
-        t.wait(lambda s: "PAUSED" in s and "/ 782" in s)
-        t.keys("n")
-        t.wait(lambda s: re.search(r"Bar\s+1 / 782", s) is not None)
-        t.keys("n")
+        t.wait(lambda s: "PAUSED" in s and re.search(r"Bar\s+1 / 782", s) is not None)
+        t.keys("n")  # --paused opens on bar 1: two steps make 3
         t.wait(lambda s: re.search(r"Bar\s+2 / 782", s) is not None)
+        t.keys("n")
+        t.wait(lambda s: re.search(r"Bar\s+3 / 782", s) is not None)
         t.keys("q")
         t.wait(lambda s: not t.alive(), timeout=15)
     finally:
@@ -77,7 +77,7 @@ def test_the_app_saves_a_run_left_midway_as_stopped_and_a_finished_one_whole(tmp
     with Store(db) as store:
         done, stopped = store.runs()
         assert stopped["strategy"] == "rsi_reversion" and stopped["status"] == "stopped"
-        assert stopped["bars"] == 2
+        assert stopped["bars"] == 3
         assert done["strategy"] == "sma_cross" and done["status"] == "completed"
         assert done["bars"] == 782 and store.get(done["id"])["metrics"]["bars"] == 782
         assert len(store.trades(done["id"])) == store.get(done["id"])["trades"]

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from algotui.store.db import Store
 from algotui.store.sink import StoreSink, save_state
-from algotui.tui.app import HELP_ROWS
+from algotui.tui.keys import rows
 from algotui.tui.screens.runs import CompareScreen, RunsScreen
 
 
@@ -104,7 +104,7 @@ async def test_R_in_the_app_opens_the_runs_and_enter_replays_a_recorded_one(tmp_
             "UPDATE runs SET recording = ? WHERE id = ?", (str(recording), "recorded0000")
         )
     save(db, "plain0000000", bars=100)
-    assert any(key == "R" for key, _ in HELP_ROWS)
+    assert any(row.shows == "R" for row in rows("app"))  # listed in the help and the README
     app = make_app()
     app.store_path = db
     async with app.run_test(size=(120, 36)) as pilot:

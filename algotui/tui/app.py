@@ -17,16 +17,22 @@ from typing import Any
 
 from textual import events as ui
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from algotui.protocol.read import BadEvent
+from algotui.run.controls import Controls
 from algotui.run.player import Playback, Player
+from algotui.tui import speed as ladder
+from algotui.tui.footer import KeyBar
+from algotui.tui.keys import KEYS, KeyRow, bindings, has
+from algotui.tui.screens.help import HelpScreen
+from algotui.tui.screens.trade_table import TradeRecord
+from algotui.tui.screens.trades import TradesScreen, stamp_text
 from algotui.tui.theming import DEFAULT_THEME, load_themes
 from algotui.tui.widgets.chart import CandleChart
 from algotui.tui.widgets.equity import EquityChart
+from algotui.tui.widgets.header import StatusBar, header_text
 from algotui.tui.widgets.signals import SignalLog
 from algotui.tui.widgets.stats import StatsPanel
 from algotui.view.state import RunState
@@ -52,78 +58,30 @@ IDLE_TICKS = 120
 IDLE_SECONDS = 0.2
 
 
-class StatusBar(Static):
-    """One line on top: symbol, interval, strategy, speed and the run's state."""
-
-    DEFAULT_CSS = """
-    StatusBar {
-        dock: top;
-        height: 1;
-        background: $panel;
-        color: $foreground;
-        padding: 0 1;
-    }
-    """
+#: The key rows of each app action (an action without a row needs nothing).
+_APP_ROWS: dict[str, list[KeyRow]] = {}
+for _row in KEYS:
+    if _row.scope == "app":
+        _APP_ROWS.setdefault(_row.name.removeprefix("app."), []).append(_row)
+#: Actions that belong to the chart on the main screen: over another view, their keys (which
+#: take priority, to reach past a focused pane) go to that view instead.
+_MAIN_ONLY = {"left", "right"}
 
 
-class HelpScreen(ModalScreen[None]):
-    """Every key binding, with what it does. Any of escape, ? or q closes it."""
-
-    BINDINGS = [
-        Binding("escape,question_mark,q", "dismiss", "Close"),
-    ]
-
-    DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-    }
-    HelpScreen > Static {
-        width: auto;
-        max-width: 96%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 1;
-        border: round $accent;
-        background: $surface;
-    }
-    """
-
-    def __init__(self, rows: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.rows = rows
-
-    def compose(self) -> ComposeResult:
-        width = max(len(k) for k, _ in self.rows)
-        lines = ["[b]algotui keys[/b]  [dim](escape, ? or q closes)[/dim]"]
-        lines += [f"[b $accent]{k:<{width}}[/]  {d}" for k, d in self.rows]
-        yield Static("\n".join(lines))
-
-
-HELP_ROWS = [
-    ("space", "pause / resume"),
-    ("n", "step one bar (pauses first)"),
-    ("left  right", "paused: seek a bar back / on (stats, trades, log as of it); else pan"),
-    ("<  >", "pan the chart back / on (the run stays where it is)"),
-    ("pgup  pgdn", "seek a screen back / on"),
-    ("home", "seek to the first bar"),
-    ("end", "the newest bar again (and follow it)"),
-    ("g", "go to a bar number or a date"),
-    ("[  ]", "zoom out / in (bars per column)"),
-    ("+  -", "double / halve the speed"),
-    ("0", "maximum speed"),
-    ("f", "finish the run instantly"),
-    ("v", "show / hide volume"),
-    ("tab", "signal log: up/down, enter jumps the chart there"),
-    ("s", "save a screenshot (SVG)"),
-    ("t", "cycle themes"),
-    ("R", "stored runs: browse, replay one, compare several"),  # results store
-    ("?", "this help"),
-    ("q", "quit"),
-]
+def side_width(width: int) -> int:
+    """The side panel grows with the terminal: 40 columns at 80, 54 at 120, 80 at 200 (the
+    chart keeps at least 40)."""
+    return min(80, max(40, round(width * 0.45)))
 
 
 class AlgoApp(App[int]):
-    """Plays one run. Bindings are listed in :data:`HELP_ROWS` and in the footer."""
+    """Plays one run. Its keys come from :mod:`algotui.tui.keys`, as do the footer and help.
+
+    The run is driven only through :class:`~algotui.run.controls.Controls` (``self.controls``:
+    pause, resume, step, set_speed, finish, seek, stop, and what they report); from the player
+    it reads only the stream (``run``, ``drain``, ``done``, ``failure``, ``batched``, and
+    ``tick`` where it plays received bars back).
+    """
 
     TITLE = "algotui"
     AUTO_FOCUS = None  # keys drive the run until the user tabs into the signal log
@@ -139,7 +97,7 @@ class AlgoApp(App[int]):
         width: 1fr;
     }
     #side {
-        width: 56;
+        width: 50;
     }
     CandleChart {
         height: 3fr;
@@ -165,31 +123,7 @@ class AlgoApp(App[int]):
     }
     """
 
-    BINDINGS = [
-        Binding("space", "toggle_pause", "Pause/Play"),
-        Binding("n", "step", "Step"),
-        Binding("right", "right", "Step/Pan", show=False, priority=True),
-        Binding("left", "left", "Back/Pan", show=False, priority=True),
-        Binding("less_than_sign", "pan(-8)", "Pan back", show=False),
-        Binding("greater_than_sign", "pan(8)", "Pan on", show=False),
-        Binding("pageup", "seek_screen(-1)", "Back a screen", show=False),
-        Binding("pagedown", "seek_screen(1)", "On a screen", show=False),
-        Binding("home", "seek_first", "First bar", show=False),
-        Binding("end", "follow", "Newest", show=False),
-        Binding("g", "goto", "Go to", show=False),
-        Binding("left_square_bracket", "zoom_out", "Zoom-", show=False),
-        Binding("right_square_bracket", "zoom_in", "Zoom+", show=False),
-        Binding("plus,equals_sign", "faster", "Faster"),
-        Binding("minus", "slower", "Slower"),
-        Binding("0", "max_speed", "Max", show=False),
-        Binding("f", "finish", "Finish"),
-        Binding("v", "toggle_volume", "Volume", show=False),
-        Binding("s", "screenshot", "Shot", show=False),
-        Binding("t", "cycle_theme", "Theme"),
-        Binding("R", "runs", "Runs", show=False),  # results store
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = bindings("app")
 
     def __init__(
         self,
@@ -199,19 +133,25 @@ class AlgoApp(App[int]):
         start_paused: bool = False,
         run_id: str = "",
         notes: list[str] | None = None,
+        replay_of: str | None = None,
     ) -> None:
         super().__init__()
         self.notes = notes if notes is not None else []  # problems a reader found, to show
         self._noted = 0
         self.state = RunState(run_id)
-        # The app drives the run only through its controls: a local player is wrapped with
-        # the run state, so that seeking back and playing on works the same for every source.
+        # A local player is wrapped with the run state, so that seeking back and playing on
+        # works the same for every source.
         self.player = Playback(player, self.state) if isinstance(player, Player) else player
+        #: Everything the app asks of the run goes through this interface.
+        self.controls: Controls = self.player
+        #: The recording's file name when the app plays one (a REPLAY badge says so).
+        self.replay_of = replay_of
+        self.ended_early = False
         self._themes = [t.name for t in load_themes()]
         for t in load_themes():
             self.register_theme(t)
         self.theme = theme or DEFAULT_THEME
-        self._status_text = ""
+        self._status_text: object = None
         self.frames = 0
         self._text_drawn = 0.0
         self._equity_drawn = 0.0
@@ -222,7 +162,9 @@ class AlgoApp(App[int]):
         self._fast: Any = None
         self._slow: Any = None
         if start_paused:
-            self.player.pause()
+            # Paused on the first bar, not on an empty chart.
+            self.controls.pause()
+            self.controls.step(1)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -236,7 +178,7 @@ class AlgoApp(App[int]):
                 yield StatsPanel(self.state, id="stats")
                 yield Static(id="error")
                 yield SignalLog(self.state, id="signals")
-        yield Footer()
+        yield KeyBar("app", id="footer")
 
     def on_mount(self) -> None:
         # An engine thread and the UI share the GIL: hand it over often so keys and frames
@@ -278,7 +220,7 @@ class AlgoApp(App[int]):
     def on_unmount(self) -> None:
         gc.unfreeze()  # what the run built may go now
         # However the app ends, release the worker thread (it may be waiting in a pause).
-        self.player.stop()
+        self.controls.stop()
         sys.setswitchinterval(self._switch_interval)
 
     def on_resize(self) -> None:
@@ -287,8 +229,8 @@ class AlgoApp(App[int]):
     def _apply_size_classes(self) -> None:
         width, height = self.size
         side = self.query_one("#side")
-        side.styles.width = 56 if width >= 150 else 44 if width >= 100 else 34
-        self.screen.set_class(height < 30, "-short")
+        side.styles.width = side_width(width)
+        self.query_one("#main").parent.set_class(height < 30, "-short")
 
     # -- the frame -----------------------------------------------------------------------------
 
@@ -311,19 +253,30 @@ class AlgoApp(App[int]):
             try:
                 self.state.apply(events)
             except (BadEvent, KeyError, ValueError, TypeError) as exc:  # a damaged stream
-                self.player.stop()
+                self.controls.stop()
                 self.state.fail(f"a malformed event in the stream ({type(exc).__name__}: {exc})")
         while self._noted < len(self.notes):
             self.notify(self.notes[self._noted], title="Recording", severity="warning")
             self._noted += 1
         tick = getattr(self.player, "tick", None)
         if tick is not None:
-            tick()
+            tick()  # received bars played back at the pace after a seek
         if done and self.player.failure is not None and not self.state.failed:
             exc = self.player.failure
             self.state.fail(f"{type(exc).__name__}: {exc}")
+        elif done and not self.state.done and not self.ended_early:
+            # The stream stopped without `complete` or `error` (a recording cut short): say
+            # so, and where, instead of playing as RUNNING for ever.
+            self.ended_early = True
+            self.notify(
+                f"The stream ended early, at bar {self.state.received:,} of "
+                f"{self.state.total_bars:,}, without a complete or error event.",
+                title="Ended early",
+                severity="warning",
+                timeout=8,
+            )
         now = time.monotonic()
-        flat_out = self.player.speed is None or self.player.finishing
+        flat_out = self.controls.speed is None or self.controls.finishing
         settled = self.state.done or not events
         changed = self.chart.refresh_if_changed()
         if settled or not flat_out or now - self._equity_drawn >= EQUITY_SECONDS:
@@ -354,72 +307,109 @@ class AlgoApp(App[int]):
 
     @property
     def run_state_label(self) -> str:
-        """RUNNING, PAUSED, DONE, FAILED, or REPLAY while an older bar than the newest is shown."""
+        """LOADING, RUNNING, PAUSED, DONE, FAILED, ENDED EARLY, or REWOUND while a bar older
+        than the newest received is shown."""
         if self.state.rewound:
-            return "REPLAY"
+            return "REWOUND"
         if self.state.failed:
             return "FAILED"
         if self.state.done:
             return "DONE"
-        if self.player.paused and not self.player.finishing:
+        if self.ended_early:
+            return "ENDED EARLY"
+        if not self.state.meta:
+            return "LOADING"
+        if self.controls.paused and not self.controls.finishing:
             return "PAUSED"
         return "RUNNING"
 
     def _update_status(self) -> None:
-        meta = self.state.meta
         label = self.run_state_label
-        speed = self.player.speed
-        speed_text = "max" if speed is None or self.player.finishing else f"{speed:g} bars/s"
-        params = " ".join(f"{k}={v}" for k, v in (meta.get("params") or {}).items())
-        color = {"FAILED": "$error", "DONE": "$success", "PAUSED": "$warning"}.get(label, "$accent")
-        where = ""
-        if self.state.rewound:
-            where = f"bar {self.state.bars:,} of {self.state.received:,}  [dim]|[/dim]  "
-        text = (
-            f"[b {color}]{label:<7}[/]  {where}[b]algotui[/b]  "
-            f"{meta.get('symbol', '')} {meta.get('interval', '')}"
-            f"  [dim]|[/dim]  {speed_text}  [dim]|[/dim]  {meta.get('strategy', '')} {params}"
+        if label == "ENDED EARLY":
+            label = f"ENDED EARLY at bar {self.state.received:,}"
+        elif label == "REWOUND":
+            label = f"REWOUND bar {self.state.bars:,} of {self.state.received:,}"
+        speed = None if self.controls.finishing else self.controls.speed
+        key = (label, speed, len(self.state.meta), self.size.width, self.theme)
+        if key == self._status_text:
+            return
+        self._status_text = key
+        bar = self.query_one(StatusBar)
+        width = max(20, self.size.width - 2)
+        bar.update(
+            header_text(
+                self.state.meta,
+                label,
+                ladder.speed_text(speed),
+                width,
+                replay_of=self.replay_of,
+                colours=self.theme_variables,
+            )
         )
-        if text != self._status_text:
-            self._status_text = text
-            self.query_one(StatusBar).update(text)
 
     # -- actions -------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An action runs only where its key row's capability is there (seek, bar cursor),
+        and the chart's arrows only on the main screen."""
+        for row in _APP_ROWS.get(action, ()):
+            argument = repr(parameters[0]) if parameters else ""
+            if argument in row.action and not has(self, row.needs):
+                return False
+        if action in _MAIN_ONLY and self.screen is not self._main_screen():
+            return False
+        return True
+
+    def _main_screen(self) -> object:
+        return self.query_one("#main").screen
+
+    def _may_control(self) -> bool:
+        """False (and a notice) when the run is read-only to this viewer."""
+        if getattr(self.controls, "can_control", True):
+            return True
+        self.notify("This viewer may not control the run.", severity="warning", timeout=3)
+        return False
+
     def action_toggle_pause(self) -> None:
-        """Pause or resume the run."""
-        if not self.state.done or self.state.rewound:
-            self.player.toggle()
+        """Pause or resume the run (after a seek back: play on through what was received)."""
+        if (not self.state.done or self.state.rewound) and self._may_control():
+            if self.controls.paused:
+                self.controls.resume()
+            else:
+                self.controls.pause()
         self.frame()
 
     def action_step(self) -> None:
         """Advance one bar (pausing first)."""
-        if not self.state.done or self.state.rewound:
+        if (not self.state.done or self.state.rewound) and self._may_control():
             self.chart.follow()
-            self.player.step()
+            self.controls.step()
+
+    def _cursor_on(self) -> bool:
+        """True while the chart's bar cursor is shown (where the chart has one)."""
+        return bool(getattr(self.chart, "cursor_on", False))
 
     # -- seeking: the run as of any bar --------------------------------------------------------
 
     def action_right(self) -> None:
-        """Paused: a bar on (through what was received, then the source's next bar);
-        playing: pan forward."""
-        if self.player.paused and not self.state.done or self.state.rewound:
+        """Move the bar cursor; else, paused: a bar on (through what was received, then the
+        source's next bar); playing: pan forward."""
+        if self._cursor_on():
+            self.chart.move_cursor(1)
+        elif self.controls.paused and not self.state.done or self.state.rewound:
             self.seek(self.state.bars)
         else:
             self.chart.pan(8)
         self.frame()
 
     def action_left(self) -> None:
-        """Paused: a bar back; playing: pan back."""
-        if self.player.paused or self.state.done:
+        """Move the bar cursor; else, paused (or done): a bar back; playing: pan back."""
+        if self._cursor_on():
+            self.chart.move_cursor(-1)
+        elif self.controls.paused or self.state.done:
             self.seek(self.state.bars - 2)
         else:
             self.chart.pan(-8)
-        self.frame()
-
-    def action_pan(self, columns: int) -> None:
-        """Pan the chart by ``columns`` (negative: back in history)."""
-        self.chart.pan(columns)
         self.frame()
 
     def action_seek_screen(self, screens: int) -> None:
@@ -429,12 +419,6 @@ class AlgoApp(App[int]):
     def action_seek_first(self) -> None:
         """Seek to the first bar."""
         self.seek(0)
-
-    def action_follow(self) -> None:
-        """Back to the newest bar, following it."""
-        self.state.follow()
-        self.chart.follow()
-        self.frame()
 
     def action_goto(self) -> None:
         """Ask for a bar number or a date and seek there."""
@@ -447,16 +431,28 @@ class AlgoApp(App[int]):
         self.push_screen(GotoScreen(self.state), chosen)
 
     def seek(self, bar: int) -> None:
-        """Show the run as of 0-based ``bar`` (pauses first)."""
+        """Show the run as of 0-based ``bar`` (pauses first). A read-only viewer moves only
+        its own view, through what it received."""
         if self.state.received == 0:
             return
-        if not getattr(self.player, "can_control", True):
+        if not getattr(self.controls, "can_control", True):
             self.state.rewind(min(max(bar, 0), self.state.received - 1))
             if not self.state.rewound:
                 self.state.follow()
         else:
-            self.player.seek(max(0, bar))
+            self.controls.seek(max(0, bar))
         self.chart.follow()  # the newest bar shown is the one sought
+        self.frame()
+
+    def action_pan(self, columns: int) -> None:
+        """Pan the chart by ``columns`` (negative: back in history)."""
+        self.chart.pan(columns)
+        self.frame()
+
+    def action_follow(self) -> None:
+        """Back to the newest bar, following it."""
+        self.state.follow()
+        self.chart.follow()
         self.frame()
 
     def action_zoom_in(self) -> None:
@@ -469,24 +465,38 @@ class AlgoApp(App[int]):
         self.chart.zoom_out()
         self.frame()
 
+    def action_chart(self, method: str) -> None:
+        """Call a view method of the candle chart (the bar cursor), where it has one."""
+        getattr(self.chart, method)()
+        self.frame()
+
+    def action_equity(self, method: str) -> None:
+        """Call a view method of the equity pane (its whole-run overview)."""
+        getattr(self.equity_chart, method)()
+        self.frame()
+
     def action_faster(self) -> None:
-        """Double the speed."""
-        self.player.faster()
+        """The next speed up the ladder (the top rung leads to maximum speed)."""
+        if self._may_control():
+            self.controls.set_speed(ladder.faster(self.controls.speed))
         self.frame()
 
     def action_slower(self) -> None:
-        """Halve the speed."""
-        self.player.slower()
+        """The next speed down the ladder (from maximum speed, the top rung)."""
+        if self._may_control():
+            self.controls.set_speed(ladder.slower(self.controls.speed))
         self.frame()
 
     def action_max_speed(self) -> None:
         """As fast as the engine goes."""
-        self.player.set_speed(None)
+        if self._may_control():
+            self.controls.set_speed(None)
         self.frame()
 
     def action_finish(self) -> None:
         """Run to the end at once."""
-        self.player.finish()
+        if self._may_control():
+            self.controls.finish()
         self.frame()
 
     def action_toggle_volume(self) -> None:
@@ -509,12 +519,48 @@ class AlgoApp(App[int]):
         self.notify(f"Theme: {self.theme}", timeout=2)
 
     def action_help(self) -> None:
-        """Show every key binding."""
-        self.push_screen(HelpScreen(HELP_ROWS))
+        """Show every key binding and the chart's legend."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_trades(self) -> None:
+        """The trades view."""
+        if not isinstance(self.screen, TradesScreen):
+            self.push_screen(TradesScreen(self.state, self.show_trade))
+
+    def show_trade(self, trade: TradeRecord) -> None:
+        """Centre the chart on ``trade``, put the signal log's cursor on its entry, and say
+        which trade it is."""
+        bar = trade.focus_bar
+        visible = self.chart.visible_bars
+        if trade.entry_bar is not None and (
+            trade.exit_bar is None or trade.exit_bar - trade.entry_bar >= visible - 4
+        ):
+            bar = trade.entry_bar + visible // 2 - 2  # too long for the window: entry at left
+        if bar is not None:
+            self.chart.jump_to(bar)
+        highlight = getattr(self.chart, "highlight_trade", None)
+        if callable(highlight):  # the chart marks the trade itself, where it can
+            highlight(trade.trade_id)
+        signals = self.state.signals
+        for i in range(len(signals) - 1, -1, -1):
+            sig = signals[i]
+            if sig.get("trade_id") == trade.trade_id and sig.get("action") == "ENTRY":
+                self.signals.show_signal(i)
+                break
+        pnl = "" if trade.pnl is None else f", P&L {trade.pnl:+,.2f}"
+        until = "open" if trade.is_open else stamp_text(trade.exit_time)
+        since = stamp_text(trade.entry_time)
+        self.notify(
+            f"Trade #{trade.trade_id} {trade.direction}: {since} to {until}{pnl}",
+            title="Trade",
+            timeout=4,
+        )
+        self.frame()
 
     async def action_quit(self) -> None:
-        """Stop the run and leave, restoring the terminal."""
-        self.player.stop()
+        """Stop the run and leave, restoring the terminal (q and ctrl+c)."""
+        self.controls.stop()
         code = 1 if self.state.failed else 0
         self.exit(code, return_code=code)
 
@@ -531,7 +577,7 @@ class AlgoApp(App[int]):
         def picked(recording: Path | None) -> None:
             if recording is not None:
                 self.replay_request = recording
-                self.player.stop()
+                self.controls.stop()
                 self.exit(0, return_code=0)
 
         self.push_screen(RunsScreen(self.store_path), picked)

@@ -2,32 +2,29 @@
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from algotui.tui.keys import bindings
 from algotui.view.state import RunState
+
+#: The index of the reason among a row's cells (the cells before it are kept whole).
+REASON = 6
 
 
 class SignalLog(ScrollView, can_focus=True):
-    """Signals (time, action, side, price, size, P&L, reason), newest at the top.
+    """Signals (time, action, side, price, size, P&L on exits, reason), newest at the top,
+    in columns fitted to the pane's width.
 
     Draws only the visible rows, so ten thousand signals cost what ten do.
 
-    Bindings: up/down (k/j) move the cursor, home jumps to the newest, enter selects
-    the signal, which posts :class:`SignalLog.Selected`.
+    Bindings (from :mod:`algotui.tui.keys`): up/down (k/j) move the cursor, home jumps to the
+    newest, enter selects the signal, which posts :class:`SignalLog.Selected`.
     """
 
-    BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "cursor(-10)", "Page up", show=False),
-        Binding("pagedown", "cursor(10)", "Page down", show=False),
-        Binding("home", "first", "Newest", show=False),
-        Binding("enter", "select", "Jump to bar"),
-    ]
+    BINDINGS = bindings("log")
 
     DEFAULT_CSS = """
     SignalLog {
@@ -57,6 +54,8 @@ class SignalLog(ScrollView, can_focus=True):
         self._seen_signals: tuple[int, str] | None = None
         self._style_cache: tuple[tuple[str, bool], dict[str, Style]] | None = None
         self.border_title = "Signals"
+        self._widths = {"price": 6, "size": 1, "pnl": 0, "pnl_short": 0}
+        self._intraday: bool | None = None
 
     # -- frame updates -------------------------------------------------------------------------
 
@@ -100,6 +99,78 @@ class SignalLog(ScrollView, can_focus=True):
         self._style_cache = (key, styles)
         return styles
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Measure the visible rows first, so that every row of a frame shares its columns."""
+        signals = self.state.signals
+        top = self.scroll_offset.y
+        for row in range(top + crop.y, min(len(signals), top + crop.bottom)):
+            self._measure(signals[len(signals) - 1 - row])
+        return super().render_lines(crop)
+
+    def _measure(self, sig: dict) -> None:
+        widths = self._widths
+        widths["price"] = max(widths["price"], len(_price(sig.get("price"))))
+        widths["size"] = max(widths["size"], len(_size(sig.get("size"))))
+        if sig.get("pnl") is not None:
+            widths["pnl"] = max(widths["pnl"], len(f"{sig['pnl']:+,.2f}"))
+            widths["pnl_short"] = max(widths["pnl_short"], len(f"{sig['pnl']:+,.0f}"))
+        if not self._intraday:
+            stamp = str(sig.get("timestamp", ""))
+            if len(stamp) > 10 and not stamp.endswith("T00:00:00"):
+                self._intraday = True  # a bar with a time of day: every row shows one
+
+    def _time_columns(self) -> bool:
+        """True when rows show a time of day: an intraday interval, or (interval unknown) a
+        timestamp seen with a time other than midnight. Decided once for all rows, so a bar
+        at midnight keeps its 00:00."""
+        if self._intraday is None:
+            interval = str(self.state.meta.get("interval") or "")
+            if interval.endswith(("d", "wk", "mo")):
+                self._intraday = False
+            elif interval.endswith(("m", "h")):
+                self._intraday = True
+        return bool(self._intraday)
+
+    def columns(self, sig: dict, width: int) -> list[tuple[str, str]]:
+        """The row's cells as (text, style name), fitted to ``width``: time, action, side,
+        price, size, P&L (exits), reason. Narrow panes use short dates, IN/OUT and whole
+        units of P&L; what still does not fit is cut with an ellipsis."""
+        w = self._widths
+        intraday = self._time_columns()
+        stamp = str(sig.get("timestamp", ""))
+        day, clock = stamp[:10], stamp[11:16] or "00:00"
+        action = str(sig.get("action", ""))
+        side = str(sig.get("side", ""))
+        fixed = w["price"] + w["size"] + w["pnl"] + 4 + 4 + 6  # numbers, side, spaces
+        long_time = 16 if intraday else 10
+        short = width < long_time + 5 + fixed + 8  # room for 8 cells of reason
+        if short:
+            stamp = f"{day[5:]} {clock}" if intraday else day[2:]
+            action = {"ENTRY": "IN", "EXIT": "OUT"}.get(action, action)
+        else:
+            stamp = f"{day} {clock}" if intraday else day
+        if sig.get("type") == "levels":  # a moved stop-loss / take-profit
+            action, side = ("MOV" if short else "MOVE"), ""
+            sig = {
+                "reason": f"stop {_price(sig.get('stop_loss'))} target "
+                f"{_price(sig.get('take_profit'))} (trade {sig.get('trade_id')})"
+            }
+        pnl = sig.get("pnl")
+        pnl_text = "" if pnl is None else f"{pnl:+,.0f}" if short else f"{pnl:+,.2f}"
+        pnl_width = w["pnl_short"] if short else w["pnl"]
+        action_style = "EXIT" if sig.get("action") == "EXIT" else side
+        if action_style not in ("BUY", "SELL", "EXIT"):
+            action_style = "plain"
+        return [
+            (stamp + " ", "dim"),
+            (f"{action:<{3 if short else 5}} ", action_style),
+            (f"{side:<4} ", side if side in ("BUY", "SELL") else "dim"),
+            (f"{_price(sig.get('price')):>{w['price']}} ", "plain"),
+            (f"{_size(sig.get('size')):>{w['size']}} ", "dim"),
+            (f"{pnl_text:>{pnl_width}} ", "plain" if pnl is None else "up" if pnl >= 0 else "down"),
+            (str(sig.get("reason") or ""), "dim"),
+        ]
+
     def render_line(self, y: int) -> Strip:
         """Row ``y`` of the visible part of the log."""
         _, scroll_y = self.scroll_offset
@@ -110,30 +181,19 @@ class SignalLog(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         index = len(signals) - 1 - row
         sig = signals[index]
+        self._measure(sig)
         st = self._styles()
-        action = sig.get("action", "")
-        side = sig.get("side", "")
-        stamp = str(sig.get("timestamp", ""))
-        stamp = stamp[:10] if stamp.endswith("T00:00:00") else stamp[:16].replace("T", " ")
-        pnl = sig.get("pnl")
-        segments = [
-            Segment(f"{stamp} ", st["dim"]),
-            Segment(f"{action:<5} ", st["EXIT"] if action == "EXIT" else st[side or "BUY"]),
-            Segment(f"{side:<4} ", st[side] if side in st else st["dim"]),
-            Segment(f"{_price(sig.get('price')):>9} ", st["plain"]),
-        ]
-        room = width - sum(len(seg.text) for seg in segments)
-        if room >= 11:
-            if pnl is None:
-                segments.append(Segment(" " * 11, st["plain"]))
-            else:
-                segments.append(Segment(f"{pnl:>+10,.2f} ", st["up"] if pnl >= 0 else st["down"]))
-            room -= 11
-        if room >= 8:
-            segments.append(Segment(f"{_size(sig.get('size')):>7} ", st["dim"]))
-            room -= 8
-        if room > 0:
-            segments.append(Segment(str(sig.get("reason") or ""), st["dim"]))
+        segments = []
+        used = 0
+        for k, (text, style) in enumerate(self.columns(sig, width)):
+            if used + len(text) > width:  # cut here, and say so
+                keep = max(0, width - used - 1)
+                if k < REASON and text.strip():
+                    keep = 0  # a number is shown whole or not at all, never as a wrong one
+                segments.append(Segment(text[:keep].rstrip() + "…", st[style]))
+                break
+            segments.append(Segment(text, st[style]))
+            used += len(text)
         strip = Strip(segments).crop(0, width)
         if index == self.cursor:
             strip = strip.extend_cell_length(width).apply_style(st["cursor"])
@@ -183,6 +243,12 @@ class SignalLog(ScrollView, can_focus=True):
             self.cursor = n - 1 - row
             self.refresh()
             self.action_select()
+
+    def show_signal(self, index: int) -> None:
+        """Put the cursor on signal ``index`` (0 = oldest) and scroll it into view."""
+        if 0 <= index < len(self.state.signals):
+            self.cursor = index
+            self._keep_visible()
 
     def _keep_visible(self) -> None:
         if self.cursor is None:
