@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events as ui
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -25,7 +26,7 @@ from textual.widgets import Footer, Static
 from algotui.protocol.read import BadEvent
 from algotui.run.player import Playback, Player
 from algotui.tui.theming import DEFAULT_THEME, load_themes
-from algotui.tui.widgets.chart import CandleChart
+from algotui.tui.widgets.chart import CHART_BINDINGS, CHART_HELP_ROWS, CandleChart
 from algotui.tui.widgets.equity import EquityChart
 from algotui.tui.widgets.signals import SignalLog
 from algotui.tui.widgets.stats import StatsPanel
@@ -100,6 +101,7 @@ class HelpScreen(ModalScreen[None]):
 
 
 HELP_ROWS = [
+    *CHART_HELP_ROWS,  # the bar cursor and the equity view (algotui.tui.widgets.chart)
     ("space", "pause / resume"),
     ("n", "step one bar (pauses first)"),
     ("left  right", "paused: seek a bar back / on (stats, trades, log as of it); else pan"),
@@ -166,6 +168,7 @@ class AlgoApp(App[int]):
     """
 
     BINDINGS = [
+        *CHART_BINDINGS,  # first: while the bar cursor is shown it takes left and right
         Binding("space", "toggle_pause", "Pause/Play"),
         Binding("n", "step", "Step"),
         Binding("right", "right", "Step/Pan", show=False, priority=True),
@@ -537,6 +540,33 @@ class AlgoApp(App[int]):
         self.push_screen(RunsScreen(self.store_path), picked)
 
     # -- results store: the runs screen (end) ---------------------------------------------------
+
+    # -- the bar cursor and the equity view (begin; keys in CHART_BINDINGS) ------------------
+
+    def action_cursor_toggle(self) -> None:
+        """Show or hide the bar cursor."""
+        self.chart.toggle_cursor()
+        self.frame()
+
+    def action_cursor_move(self, bars: int) -> None:
+        """Move the bar cursor; without one, the key does what it does otherwise."""
+        if self.chart.cursor is None or self.screen.is_modal:
+            raise SkipAction()
+        self.chart.move_cursor(bars)
+        self.frame()
+
+    def action_cursor_hide(self) -> None:
+        """Hide the bar cursor (escape does nothing else here)."""
+        if not self.chart.hide_cursor():
+            raise SkipAction()
+        self.frame()
+
+    def action_equity_view(self) -> None:
+        """Switch the equity pane between the chart's window and the whole run."""
+        self.equity_chart.toggle_overview()
+        self.frame()
+
+    # -- the bar cursor and the equity view (end) -----------------------------------------------
 
     def on_signal_log_selected(self, message: SignalLog.Selected) -> None:
         """Jump the chart to the chosen signal's bar."""
