@@ -20,6 +20,7 @@ from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
@@ -284,11 +285,13 @@ class AlgoApp(App[int]):
         self.player.stop()
         sys.setswitchinterval(self._switch_interval)
 
-    def on_resize(self) -> None:
-        self._apply_size_classes()
+    def on_resize(self, event: ui.Resize) -> None:
+        # The new size comes from the event: this handler runs before App's own, which is
+        # what updates ``self.size`` (reading that here kept the previous size's layout).
+        self._apply_size_classes(event.size)
 
-    def _apply_size_classes(self) -> None:
-        width, height = self.size
+    def _apply_size_classes(self, size: Size | None = None) -> None:
+        width, height = size or self.size
         side = self.query_one("#side")
         side.styles.width = 56 if width >= 150 else 44 if width >= 100 else 34
         self.screen.set_class(height < 30, "-short")

@@ -165,9 +165,10 @@ def render_equity(
     width: int,
     height: int,
     palette: Palette,
+    cursor_x: int | None = None,
 ) -> list[Strip]:
     """Draw the title row, the buy-and-hold and equity lines over the initial-balance baseline,
-    the drawdown hanging beneath, and the axis labels."""
+    the drawdown hanging beneath, the axis labels, and the bar cursor's column (``cursor_x``)."""
     P = palette
     cv = Canvas(width, height)
     n = series.n
@@ -222,6 +223,11 @@ def render_equity(
             on = fill > 0
             cv.chars[dtop + j, :m][on] = _HALF_DOWN[fill[on]]
             cv.codes[dtop + j, :m][on] = P.BEAR
+    if cursor_x is not None and 0 <= cursor_x < plot:
+        column = cv.chars[top:height, cursor_x]
+        blank = column == " "
+        column[blank] = "┊"
+        cv.codes[top:height, cursor_x][blank] = P.CURSOR
     if ax:
         axis = AxisLabels(cv, plot, top, height - top, P.MUTED)
         lw = axis.width

@@ -248,16 +248,22 @@ class CandleChart(FrameWidget):
         """A click shows the bar cursor on the bar clicked."""
         bar = self.bar_at(event.x)
         if bar is not None:
-            self.cursor = bar
-            self.refresh()
+            self._cursor_to(bar)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         """While the bar cursor is shown it follows the mouse."""
         if self.cursor is not None:
             bar = self.bar_at(event.x)
             if bar is not None and bar != self.cursor:
-                self.cursor = bar
-                self.refresh()
+                self._cursor_to(bar)
+
+    def _cursor_to(self, bar: int) -> None:
+        """Place the cursor; panes lined up with the chart (the equity pane) follow at once,
+        without waiting for the app's next frame (which rests while nothing plays)."""
+        self.cursor = bar
+        self.refresh()
+        for pane in self.screen.query("EquityChart"):
+            pane.refresh_if_changed()  # type: ignore[attr-defined]
 
     # -- drawing ---------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ class EquityChart(FrameWidget):
         chart = self._aligned()
         if chart is None:
             return (True,)
-        return (False, chart.visible_range, chart.bars_per_column)
+        return (False, chart.visible_range, chart.bars_per_column, chart.cursor)
 
     def build_frame(self) -> list[Strip]:
         """Draw the current frame (uncached)."""
@@ -88,6 +88,7 @@ class EquityChart(FrameWidget):
         base = initial if initial is not None else (float(s.equity[0]) if s.equity else 1.0)
         w, h = self.size
         chart = self._aligned()
+        cursor_x = None
         if self.series.n == 0:
             columns = None
         elif chart is None:
@@ -95,4 +96,6 @@ class EquityChart(FrameWidget):
         else:
             first, end = chart.visible_range
             columns = window_columns(self.series, s, first, end, chart.group, chart.wide, base)
-        return render_equity(self.series, columns, initial, w, h, self.palette())
+            if chart.cursor is not None:  # the bar cursor runs on down through this pane
+                cursor_x = (chart.cursor - first) // chart.group * (2 if chart.wide else 1)
+        return render_equity(self.series, columns, initial, w, h, self.palette(), cursor_x)
