@@ -50,16 +50,17 @@ class RangeTracker:
 
 
 def similar_ranges(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """True if two value ranges can share one axis: they overlap, and neither is more than
-    ten times the other's span (MACD and its signal: yes; RSI 0-100 and MACD +-2: no)."""
+    """True if two value ranges can share one axis: most of the narrower lies inside the wider,
+    and neither is more than ten times the other's span (MACD, its signal and its histogram:
+    yes; RSI 0-100 and MACD +-2: no)."""
     if not (math.isfinite(a[0]) and math.isfinite(b[0])):
         return True  # nothing known yet: keep together until it is
     sa, sb = a[1] - a[0], b[1] - b[0]
     big, small = max(sa, sb), min(sa, sb)
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    if big <= 0:
-        return union <= max(abs(a[0]), abs(b[0]), 1e-12) * 0.5
-    return small * 10 >= big and union <= 2.5 * big
+    overlap = min(a[1], b[1]) - max(a[0], b[0])
+    if big <= 0:  # flat series: together only if they sit at about the same value
+        return abs(a[0] - b[0]) <= max(abs(a[0]), abs(b[0]), 1e-12) * 0.5
+    return small * 10 >= big and overlap >= 0.5 * small
 
 
 def group_by_range(
