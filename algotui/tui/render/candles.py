@@ -267,6 +267,13 @@ def _cursor(
     stamp = win.time(win.cursor - win.first).replace("T", " ")
     label = stamp[:16] if stamp[11:19] not in ("", "00:00:00") else stamp[:10]
     x0 = min(max(0, x - len(label) // 2), max(0, lay.plot - len(label)))
-    cv.fill(lay.time_row, x0 - 1, min(lay.plot, x0 + len(label) + 1), " ", P.BASE)
+    # Clear the time labels the cursor's own label would cut into (whole labels, not halves).
+    row = cv.chars[lay.time_row]
+    a, b = max(0, x0 - 1), min(lay.plot, x0 + len(label) + 1)
+    while a > 0 and row[a - 1] != " ":
+        a -= 1
+    while b < lay.plot and row[b] != " ":
+        b += 1
+    cv.fill(lay.time_row, a, b, " ", P.BASE)
     cv.text(lay.time_row, x0, label, P.BOX_TITLE, lay.plot)
     return x

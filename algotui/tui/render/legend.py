@@ -73,26 +73,35 @@ def draw_title(cv: Canvas, win: ChartWindow, P: Palette, width: int, plot: int) 
 
 
 def readout_lines(r: BarReadout, P: Palette) -> list[list[tuple[str, int]]]:
-    """The readout as lines of (text, style index) pieces."""
+    """The readout as lines of (text, style index) pieces, the most wanted first: the bar, its
+    prices, the position, equity and drawdown, then volume and the indicators.
+
+    Gaps are pieces of their own (never leading spaces of a piece), so an SVG screenshot
+    places every word where the terminal does.
+    """
     stamp = r.time.replace("T", " ")
     stamp = stamp[:16] if stamp[11:19] not in ("", "00:00:00") else stamp[:10]
     move = P.BOX_BULL if r.close >= r.open else P.BOX_BEAR
+    gap = ("  ", P.BOX)
+
+    def pair(a: str, av: str, b: str, bv: str, bcode: int = P.BOX) -> list[tuple[str, int]]:
+        return [(a + " ", P.BOX_MUTED), (av, P.BOX), gap, (b + " ", P.BOX_MUTED), (bv, bcode)]
+
     lines = [
-        [(stamp, P.BOX_TITLE), (f"  bar {r.bar + 1:,}", P.BOX_MUTED)],
-        [("O ", P.BOX_MUTED), (price(r.open), P.BOX)]
-        + [("  H ", P.BOX_MUTED), (price(r.high), P.BOX)],
-        [("L ", P.BOX_MUTED), (price(r.low), P.BOX)]
-        + [("  C ", P.BOX_MUTED), (price(r.close), move)],
-        [("Vol ", P.BOX_MUTED), (compact(r.volume, 0, 12), P.BOX)],
+        [(stamp, P.BOX_TITLE), gap, (f"bar {r.bar + 1:,}", P.BOX_MUTED)],
+        pair("O", price(r.open), "H", price(r.high)),
+        pair("L", price(r.low), "C", price(r.close), move),
+        [("Pos ", P.BOX_MUTED), (r.position, P.BOX)],
     ]
+    if r.equity is not None:
+        line = [("Equity ", P.BOX_MUTED), (f"{r.equity:,.2f}", P.BOX)]
+        if r.drawdown is not None:
+            code = P.BOX_BEAR if r.drawdown > 0 else P.BOX
+            line += [gap, ("DD ", P.BOX_MUTED), (f"{r.drawdown:.2f}%", code)]
+        lines.append(line)
+    lines.append([("Vol ", P.BOX_MUTED), (compact(r.volume, 0, 12), P.BOX)])
     for name, value, _color in r.indicators:
         lines.append([(f"{name} ", P.BOX_MUTED), (compact(value, 2, 12), P.BOX)])
-    lines.append([("Pos ", P.BOX_MUTED), (r.position, P.BOX)])
-    if r.equity is not None:
-        lines.append([("Equity ", P.BOX_MUTED), (f"{r.equity:,.2f}", P.BOX)])
-    if r.drawdown is not None:
-        code = P.BOX_BEAR if r.drawdown > 0 else P.BOX
-        lines.append([("DD ", P.BOX_MUTED), (f"{r.drawdown:.2f}%", code)])
     return lines
 
 
@@ -100,13 +109,14 @@ def draw_readout(
     cv: Canvas, r: BarReadout, P: Palette, top: int, rows: int, plot: int, cursor_x: int
 ) -> None:
     """The readout box in the plot's upper corner away from the cursor (so it never hides the
-    bar it describes); lines that do not fit the rows end with an ellipsis line."""
+    bar it describes); lines that do not fit the rows are counted on the last (``…+2``)."""
     lines = readout_lines(r, P)
     width = min(plot, max(sum(len(t) for t, _ in line) for line in lines) + 2)
     if width < 8 or rows < 2:
         return
     if len(lines) > rows:
-        lines = lines[: rows - 1] + [[("…", P.BOX_MUTED)]]
+        left = len(lines) - rows + 1
+        lines = lines[: rows - 1] + [[(f"…+{left} more", P.BOX_MUTED)]]
     x0 = plot - width if cursor_x < plot // 2 else 0
     for i, line in enumerate(lines):
         y = top + i
