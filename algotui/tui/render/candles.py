@@ -21,7 +21,7 @@ from algotui.tui.render.axes import (
     span_seconds,
     time_axis,
 )
-from algotui.tui.render.braille import braille_line, expand, put_dots, scale, scale1
+from algotui.tui.render.braille import draw_lines, expand, put_dots, scale, scale1
 from algotui.tui.render.canvas import BLOCKS8_ARRAY, Canvas
 from algotui.tui.render.legend import draw_readout, draw_title
 from algotui.tui.render.palette import Palette
@@ -104,14 +104,10 @@ def render_frame(
 
     # Trade lines under the overlay lines: dots of lines sharing a cell merge, the overlay's
     # colour wins; neither covers a candle.
-    dots = np.zeros((cr, cols), dtype=np.int32)
-    dot_code = np.zeros((cr, cols), dtype=np.int16)
-    _trade_lines(win, lo, hi, cr, step, items, P, dots, dot_code)
+    lines = _trade_lines(win, lo, hi, cr, step, items, cols, P)
     for i, (_, vals) in enumerate(overlays):
-        bits = braille_line(scale(expand(vals, win.wide), lo, hi, 4 * cr), cr)
-        dots |= bits
-        dot_code[bits > 0] = P.series(i)
-    put_dots(cv, top, dots, dot_code)
+        lines.append((scale(expand(vals, win.wide), lo, hi, 4 * cr), P.series(i)))
+    put_dots(cv, top, *draw_lines(lines, cr, cols))
 
     o, c = agg["open"], agg["close"]
     ok = _candles(cv, agg, lo, hi, lay, xs, P)
@@ -212,26 +208,31 @@ def _volume(cv: Canvas, vol: np.ndarray, top: int, rows: int, xs: np.ndarray, P:
 
 
 def _trade_lines(
-    win: ChartWindow, lo: float, hi: float, rows: int, step: int, items: int, P: Palette,
-    dots: np.ndarray, dot_code: np.ndarray,
-) -> None:  # fmt: skip
-    """A braille line from each trade's entry fill to its exit fill, coloured by its outcome."""
+    win: ChartWindow, lo: float, hi: float, rows: int, step: int, items: int, cols: int,
+    P: Palette,
+) -> list[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """Lines from each trade's entry fill to its exit fill, coloured by its outcome.
+
+    Every trade goes into one of two layers, alternately, so a trade that starts where the last
+    one ended is not joined to it; each layer is one line however many trades the window holds.
+    """
+    layers = np.full((2, cols), np.nan)
+    colour = np.zeros((2, cols), dtype=np.int16)
     g, first = win.group, win.first
+    drawn = 0
     for t in win.trades:
         a = (t.entry_bar - first) // g
         b = (t.exit_bar - first) // g
         finite = math.isfinite(t.entry_price) and math.isfinite(t.exit_price)
-        if b < 0 or a >= items or not finite:
-            continue
-        x0, x1 = max(a, 0) * step, min(b, items - 1) * step
-        if x1 <= x0 and a == b:
+        if b < 0 or a >= items or a == b or not finite:
             continue  # in and out within one column: the markers say it
-        cols = np.arange(x0, x1 + 1)
-        frac = (cols - a * step) / max((b - a) * step, 1)
-        prices = t.entry_price + (t.exit_price - t.entry_price) * frac
-        bits = braille_line(scale(prices, lo, hi, 4 * rows), rows)
-        dots[:, x0 : x1 + 1] |= bits
-        dot_code[:, x0 : x1 + 1][bits > 0] = P.BULL if t.won else P.BEAR
+        x0, x1 = max(a, 0) * step, min(b, items - 1) * step
+        frac = (np.arange(x0, x1 + 1) - a * step) / ((b - a) * step)
+        layer = drawn % 2
+        layers[layer, x0 : x1 + 1] = t.entry_price + (t.exit_price - t.entry_price) * frac
+        colour[layer, x0 : x1 + 1] = P.BULL if t.won else P.BEAR
+        drawn += 1
+    return [(scale(layers[k], lo, hi, 4 * rows), colour[k]) for k in range(min(drawn, 2))]
 
 
 def _markers(

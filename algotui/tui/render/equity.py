@@ -222,7 +222,7 @@ def render_equity(
             fill = np.clip(halves - 2 * j, 0, 2)
             on = fill > 0
             cv.chars[dtop + j, :m][on] = _HALF_DOWN[fill[on]]
-            cv.codes[dtop + j, :m][on] = P.BEAR
+            cv.codes[dtop + j, :m][on] = P.SHADE
     if cursor_x is not None and 0 <= cursor_x < plot:
         column = cv.chars[top:height, cursor_x]
         blank = column == " "

@@ -43,8 +43,8 @@ class Palette:
 
     BASE, BULL, BEAR, MUTED, FG, LONG, SHORT, EXIT_WIN, EXIT_LOSS, WARN = range(10)
     TITLE, BULL_LABEL, BEAR_LABEL, FOLLOW, PAN, FAINT, PRIMARY, CURSOR = range(10, 18)
-    BOX, BOX_MUTED, BOX_BULL, BOX_BEAR, BOX_TITLE = range(18, 23)
-    SERIES = 23
+    BOX, BOX_MUTED, BOX_BULL, BOX_BEAR, BOX_TITLE, SHADE = range(18, 24)
+    SERIES = 24
     #: Theme variables tried, in order, for indicator lines when the theme lists no ``series``
     #: (near-duplicates are skipped).
     SERIES_VARIABLES = ("primary", "accent", "secondary", "warning", "foreground")
@@ -127,6 +127,7 @@ class Palette:
             boxed(bull),
             boxed(bear),
             boxed(fg, bold=True),
+            st(bg.blend(bear, 0.55)),  # drawdown: a shade of the loss colour, under the lines
         ]
         self.styles += [st(c) for c in series]
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from algotui.format import compact
 from algotui.tui.render.axes import AxisLabels, decimals_for, nice_ticks
-from algotui.tui.render.braille import braille_line, expand, put_dots, scale, scale1
+from algotui.tui.render.braille import draw_lines, expand, put_dots, scale, scale1
 from algotui.tui.render.canvas import Canvas
 from algotui.tui.render.palette import Palette
 from algotui.tui.render.window import PaneGroup
@@ -109,8 +109,7 @@ def draw_pane(
     for v in group.levels:
         cv.fill(top + row_of(v), 0, plot, "┄", P.FAINT)
 
-    dots = np.zeros((rows, cols), dtype=np.int32)
-    dot_code = np.zeros((rows, cols), dtype=np.int16)
+    lines: list[tuple[np.ndarray, int]] = []
     x = 1
     for i, (name, vals) in enumerate(series):
         code = P.series(group.colors[i] if i < len(group.colors) else i)
@@ -127,10 +126,8 @@ def draw_pane(
         if hist:
             _histogram(cv, vals, lo, hi, top, rows, xs, P)
             continue
-        bits = braille_line(scale(expand(vals, wide), lo, hi, 4 * rows), rows)
-        dots |= bits
-        dot_code[bits > 0] = code
-    put_dots(cv, top, dots, dot_code)
+        lines.append((scale(expand(vals, wide), lo, hi, 4 * rows), code))
+    put_dots(cv, top, *draw_lines(lines, rows, cols))
 
     axis = AxisLabels(cv, plot, top, rows, P.MUTED)
     _, step = nice_ticks(lo, hi, 4)
