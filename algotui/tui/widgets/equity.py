@@ -71,13 +71,19 @@ class EquityChart(FrameWidget):
         return chart
 
     def _data_key(self) -> tuple:
-        return (self.state.version, len(self.state.equity))
+        # The chart's window moves with the data while it follows the newest bar: that is
+        # data, drawn when the app asks (at most 20 times a second at full speed), not a view
+        # change to redraw at every repaint.
+        chart = self._aligned()
+        window = chart.visible_range if chart is not None and chart.following else None
+        return (self.state.version, len(self.state.equity), window)
 
     def _view_key(self) -> tuple:
         chart = self._aligned()
         if chart is None:
             return (True,)
-        return (False, chart.visible_range, chart.bars_per_column, chart.cursor)
+        end = None if chart.following else chart.end_bar
+        return (False, chart.bars_per_column, end, chart.cursor)
 
     def build_frame(self) -> list[Strip]:
         """Draw the current frame (uncached)."""

@@ -83,15 +83,18 @@ class FrameWidget(Widget):
 
         A frame paints every cell itself, in full styles, so Textual's per-line styling pass
         (borders, padding, tint) is skipped when the pane has none of those; the app's line
-        filters (NO_COLOR, dimming) still apply.
+        filters (NO_COLOR, dimming) still apply. Whether the frame is due is asked once here,
+        not once per line (the keys read the view, which is not free).
         """
         if self.styles.gutter or self.styles.tint.a or self.styles.opacity != 1:
             return super().render_lines(crop)
+        frame = self.current_frame()
         filters = self.get_line_filters()
         background = self.background_colors[1]
+        blank = Strip.blank(self.size.width, self.rich_style)
         strips = []
         for y in crop.line_range:
-            strip = self.render_line(y)
+            strip = frame[y] if 0 <= y < len(frame) else blank
             for line_filter in filters:
                 strip = strip.apply_filter(line_filter, background)
             strips.append(strip)
@@ -100,14 +103,19 @@ class FrameWidget(Widget):
             strips = [strip.crop(x1, x2) for strip in strips]
         return strips
 
-    def render_line(self, y: int) -> Strip:
-        """The cached row ``y`` of the frame, rebuilt first if it is due (see the class)."""
+    def current_frame(self) -> list[Strip]:
+        """The frame's rows, rebuilt first if it is due (see the class)."""
         if self._data_seen is None:
             self._data_seen = self._data_key()
         key = (self._data_seen, self._full_view_key())
         if key != self._frame_key:
             self._strips = self.build_frame()
             self._frame_key = key
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
+        return self._strips
+
+    def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the current frame."""
+        frame = self.current_frame()
+        if 0 <= y < len(frame):
+            return frame[y]
         return Strip.blank(self.size.width, self.rich_style)
