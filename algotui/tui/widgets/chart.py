@@ -43,8 +43,8 @@ CHART_BINDINGS = [
 ]
 #: The same keys as the help screen lists them.
 CHART_HELP_ROWS = [
-    ("c", "bar cursor: read any bar (time, OHLCV, indicators, position, equity, drawdown)"),
-    ("left  right", "with the bar cursor: move it a bar (shift: 10 bars); the mouse places it"),
+    ("c", "bar cursor: a bar's prices, indicators, position, equity"),
+    ("left  right", "with the bar cursor: move it (shift: 10); a click places it"),
     ("escape", "hide the bar cursor"),
     ("e", "equity pane: the chart's window / the whole run"),
 ]
