@@ -9,6 +9,7 @@
 - :mod:`.panes`: sub-panes for indicators on scales of their own, grouped by range;
 - :mod:`.legend`: the legend row, the bar cursor's readout, the markers' key;
 - :mod:`.trades`: trades indexed for drawing and for the readout;
+- :mod:`.slicer`: the window cut out of the run state, frame after frame;
 - :mod:`.equity`: the equity pane (window-aligned or whole run).
 
 None of it knows about widgets: each function takes plain data and a :class:`Palette`.

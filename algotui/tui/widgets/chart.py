@@ -7,8 +7,6 @@ is read, so a million bars of history cost what a thousand do.
 """
 
 import math
-from bisect import bisect_left, bisect_right
-from operator import attrgetter
 
 from textual import events
 from textual.binding import Binding
@@ -16,9 +14,8 @@ from textual.strip import Strip
 
 from algotui.tui.render.axes import axis_width
 from algotui.tui.render.candles import render_frame
-from algotui.tui.render.panes import RangeTracker, group_by_range
-from algotui.tui.render.trades import TradeIndex, bar_readout
-from algotui.tui.render.window import ChartWindow, PaneGroup, item_count, plan_panes
+from algotui.tui.render.slicer import WindowSlicer
+from algotui.tui.render.window import ChartWindow, item_count
 from algotui.tui.widgets.frame import FrameWidget
 from algotui.view.state import RunState
 
@@ -88,8 +85,7 @@ class CandleChart(FrameWidget):
         self.following = True
         self.cursor: int | None = None
         self._end = 0  # last visible bar when not following
-        self.trade_index = TradeIndex()
-        self._ranges = RangeTracker()
+        self.slicer = WindowSlicer(state)
 
     # -- the window ------------------------------------------------------------------------
 
@@ -279,86 +275,16 @@ class CandleChart(FrameWidget):
             self.cursor,
         )
 
-    def _pane_groups(self) -> list[list[str]]:
-        """Sub-pane indicators grouped by range (over every bar so far, not just the window,
-        so panning does not regroup them)."""
-        s = self.state
-        panes = {k: v for k, v in s.indicators.items() if not s.overlay.get(k, True)}
-        if not panes:
-            return []
-        ranges = self._ranges.update(panes, s.bars)
-        return group_by_range(list(panes), ranges, self._levels())
-
-    def _levels(self) -> dict[str, list[float]]:
-        specs = self.state.meta.get("indicators") or []
-        return {
-            spec["name"]: [float(v) for v in spec.get("levels") or []]
-            for spec in specs
-            if isinstance(spec, dict) and "name" in spec
-        }
-
     def window(self) -> ChartWindow:
         """The visible slice of the state (touches only the window, never the whole history)."""
-        s = self.state
         first, end = self.visible_range
-        b = end + 1
+        if self.cursor is not None and end >= 0:
+            self.cursor = min(max(self.cursor, first), end)  # a cursor scrolled out comes along
         g = self.group
-        zoom = "2 cols/bar" if self.wide else f"{g:,} bar{'s' if g > 1 else ''}/col"
-        win = ChartWindow(
-            first=first,
-            open=s.open[first:b],
-            high=s.high[first:b],
-            low=s.low[first:b],
-            close=s.close[first:b],
-            volume=s.volume[first:b],
-            time=lambda i: s.times[first + i],
-            group=g,
-            wide=self.wide,
-            symbol=str(s.meta.get("symbol") or ""),
-            interval=str(s.meta.get("interval") or ""),
-            zoom=zoom,
-            mode="FOLLOW" if self.following else f"PAN -{self.offset:,}",
-        )
-        if b <= first:
-            return win
-        for name, values in s.indicators.items():
-            if s.overlay.get(name, True):
-                win.overlays.append((name, values[first:b]))
-        levels = self._levels()
-        groups = self._pane_groups()
-        shown, _ = plan_panes(max(0, self.size.height - 2), len(groups))
-        for names in groups[:shown]:
-            series = [(name, s.indicators[name][first:b]) for name in names]
-            marks = sorted({v for name in names for v in levels.get(name, [])})
-            win.panes.append(PaneGroup(series, marks, list(range(len(names)))))
-        win.hidden_panes = len(groups) - len(win.panes)
-        self._add_trades(win, first, end)
-        if self.cursor is not None:
-            self.cursor = min(max(self.cursor, first), end)
-            colors = {name: i for i, (name, _) in enumerate(win.overlays)}
-            win.cursor = self.cursor
-            win.readout = bar_readout(s, self.trade_index, self.cursor, colors)
+        win = self.slicer.window(first, end, g, self.wide, self.size.height, self.cursor)
+        win.zoom = "2 cols/bar" if self.wide else f"{g:,} bar{'s' if g > 1 else ''}/col"
+        win.mode = "FOLLOW" if self.following else f"PAN -{self.offset:,}"
         return win
-
-    def _add_trades(self, win: ChartWindow, first: int, end: int) -> None:
-        """Fill markers (exits by outcome), trade lines and open-trade levels of the window."""
-        s = self.state
-        index = self.trade_index
-        index.sync(s)
-        get_bar = attrgetter("bar")
-        i = bisect_left(s.markers, first, key=get_bar)
-        j = bisect_right(s.markers, end, key=get_bar)
-        win.markers = [
-            (m.bar, m.price, index.exit_outcome(s, m.trade_id) if m.kind == "exit" else m.kind)
-            for m in s.markers[i:j]
-        ]
-        win.trades = index.spans(s, first, end)
-        for t in s.open_trades.values():
-            win.levels.append(("entry", float(t.entry_price)))
-            if t.stop_loss is not None:
-                win.levels.append(("stop", float(t.stop_loss)))
-            if t.take_profit is not None:
-                win.levels.append(("target", float(t.take_profit)))
 
     def build_frame(self) -> list[Strip]:
         """Draw the current frame (uncached)."""
