@@ -69,15 +69,18 @@ def test_indicators_on_alike_scales_share_a_pane_others_get_their_own() -> None:
     assert not similar_ranges((0, 1), (10, 11))  # same span, far apart
 
 
-def test_range_tracker_reads_only_new_bars_and_starts_over_on_rewind() -> None:
+def test_range_tracker_reads_only_new_bars_and_keeps_its_ranges_over_a_rewind() -> None:
     values = np.full(10, np.nan)
     values[:4] = [1, 5, 3, 2]
     tracker = RangeTracker()
     assert tracker.update({"x": values}, 4) == {"x": (1.0, 5.0)}
     values[4:6] = [-2, 9]
     assert tracker.update({"x": values}, 6) == {"x": (-2.0, 9.0)}
-    values[4:6] = [0, 0]
-    assert tracker.update({"x": values}, 5) == {"x": (0.0, 5.0)}  # rewound to 5 bars
+    # Rewound to 3 bars: the grouping the ranges decide stays as it was.
+    assert tracker.update({"x": values}, 3) == {"x": (-2.0, 9.0)}
+    values[6] = 20
+    assert tracker.update({"x": values}, 7) == {"x": (-2.0, 20.0)}
+    assert tracker.update({"y": values}, 7) == {"y": (-2.0, 20.0)}  # other series: anew
 
 
 def test_panes_stack_with_their_own_axes_and_only_declared_guide_levels() -> None:
@@ -215,6 +218,22 @@ def test_trade_index_knows_positions_outcomes_and_spans() -> None:
     assert readout.time.startswith("2024-02-13")
     assert readout.equity == 1009.0 and readout.drawdown == pytest.approx(0.9)  # bar 9's point
     assert bar_readout(state, index, 2, {}).equity is None  # before the first point
+
+
+def test_trade_index_follows_a_rewind_and_back() -> None:
+    state = _state_with_trades()
+    index = TradeIndex()
+    index.sync(state)
+    assert index.exit_outcome(state, 1) == "exit_loss"
+    state.rewind(15)  # 15 bars shown: trade 1 is open again, trade 2 not yet entered
+    index.sync(state)
+    assert index.n == 1 and index.exit_outcome(state, 1) == "exit"
+    assert index.position(state, 14) == "long 3 @ 110.00"
+    assert index.spans(state, 0, 49) == []
+    state.follow()
+    index.sync(state)
+    assert index.n == 2 and index.exit_outcome(state, 1) == "exit_loss"
+    assert index.position(state, 40) == "short 2 @ 130.00"
 
 
 def test_readout_is_drawn_away_from_the_cursor() -> None:

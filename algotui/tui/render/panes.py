@@ -23,7 +23,8 @@ HALF_BLOCKS = np.array(list(" ▀▄█"))
 
 class RangeTracker:
     """The lowest and highest value of each indicator over the bars seen, kept up to date by
-    looking only at the bars added since the last call (a rewind starts over)."""
+    looking only at the bars added since the last call. A rewind keeps them: the grouping
+    they decide stays put while the user seeks."""
 
     def __init__(self) -> None:
         self.seen = 0
@@ -33,7 +34,7 @@ class RangeTracker:
         self, indicators: dict[str, np.ndarray], bars: int
     ) -> dict[str, tuple[float, float]]:
         """Take in bars ``seen..bars-1`` of every series; returns name -> (lo, hi)."""
-        if bars < self.seen or set(indicators) != set(self.ranges):
+        if set(indicators) != set(self.ranges):
             self.seen = 0
             self.ranges = {name: (math.inf, -math.inf) for name in indicators}
         if bars > self.seen:

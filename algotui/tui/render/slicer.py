@@ -28,12 +28,7 @@ class WindowSlicer:
 
     def levels(self) -> dict[str, list[float]]:
         """Each indicator's declared guide levels (metadata ``indicators[].levels``)."""
-        specs = self.state.meta.get("indicators") or []
-        return {
-            spec["name"]: [float(v) for v in spec.get("levels") or []]
-            for spec in specs
-            if isinstance(spec, dict) and "name" in spec
-        }
+        return {name: [float(v) for v in values] for name, values in self.state.levels.items()}
 
     def pane_groups(self, levels: dict[str, list[float]]) -> list[list[str]]:
         """Sub-pane indicators grouped by range over every bar so far (not just the window,
@@ -88,12 +83,13 @@ class WindowSlicer:
         """Fill markers (exits by outcome), trade lines and open-trade levels of the window."""
         s = self.state
         index = self.trades
-        index.sync(s)
-        i = bisect_left(s.markers, first, key=_BAR)
-        j = bisect_right(s.markers, end, key=_BAR)
+        markers = s.markers  # read once: while rewound it is a fresh slice
+        index.sync(s, markers)
+        i = bisect_left(markers, first, key=_BAR)
+        j = bisect_right(markers, end, key=_BAR)
         win.markers = [
             (m.bar, m.price, index.exit_outcome(s, m.trade_id) if m.kind == "exit" else m.kind)
-            for m in s.markers[i:j]
+            for m in markers[i:j]
         ]
         win.trades = index.spans(s, first, end)
         for t in s.open_trades.values():

@@ -13,7 +13,7 @@ import numpy as np
 
 from algotui.format import price, size
 from algotui.tui.render.window import BarReadout, TradeSpan
-from algotui.view.state import RunState
+from algotui.view.state import Marker, RunState
 
 __all__ = ["OPEN", "TradeIndex", "bar_readout"]
 
@@ -30,6 +30,7 @@ class TradeIndex:
         """Forget every trade (a new or rewound run)."""
         self.n = 0
         self._seen = 0  # markers taken in
+        self._log: list[tuple[int, bool]] = []  # per marker taken in: (row or -1, was an exit)
         self._exits = 0  # exits seen: the k-th exit's trade is the state's k-th closed trade
         self._row: dict[int, int] = {}
         cap = 64
@@ -53,30 +54,52 @@ class TradeIndex:
             new[: len(old)] = old
             setattr(self, name, new)
 
-    def sync(self, state: RunState) -> None:
-        """Take in the fills added to ``state`` since the last call."""
-        markers = state.markers
-        if len(markers) < self._seen:
-            self.reset()
+    def sync(self, state: RunState, markers: list[Marker] | None = None) -> None:
+        """Take in the fills added to ``state`` since the last call; after a rewind, take back
+        the fills no longer shown (the cost is what changed, not the run's length)."""
+        markers = state.markers if markers is None else markers
+        while self._seen > len(markers):
+            self._undo()
         for mk in markers[self._seen :]:
-            if mk.kind == "exit":
-                row = self._row.get(mk.trade_id)
-                if row is None:
-                    continue
-                self.exit_bar[row] = mk.bar
-                self.exit_price[row] = mk.price
-                self.ordinal[row] = self._exits
-                self._exits += 1
-                continue
-            if self.n == len(self.trade_id):
-                self._grow()
-            row = self._row[mk.trade_id] = self.n
-            self.trade_id[row] = mk.trade_id
-            self.entry_bar[row] = mk.bar
-            self.entry_price[row] = mk.price
-            self.sign[row] = -1 if mk.kind == "short_entry" else 1
-            self.n += 1
+            self._log.append(self._take(mk))
         self._seen = len(markers)
+
+    def _take(self, mk: Marker) -> tuple[int, bool]:
+        if mk.kind == "exit":
+            row = self._row.get(mk.trade_id)
+            if row is None:
+                return (-1, True)
+            self.exit_bar[row] = mk.bar
+            self.exit_price[row] = mk.price
+            self.ordinal[row] = self._exits
+            self._exits += 1
+            return (row, True)
+        if self.n == len(self.trade_id):
+            self._grow()
+        row = self._row[mk.trade_id] = self.n
+        self.trade_id[row] = mk.trade_id
+        self.entry_bar[row] = mk.bar
+        self.entry_price[row] = mk.price
+        self.sign[row] = -1 if mk.kind == "short_entry" else 1
+        self.outcome[row] = 0
+        self.n += 1
+        return (row, False)
+
+    def _undo(self) -> None:
+        """Take back the newest fill taken in."""
+        row, was_exit = self._log.pop()
+        self._seen -= 1
+        if row < 0:
+            return
+        if was_exit:
+            self.exit_bar[row] = OPEN
+            self.exit_price[row] = np.nan
+            self.ordinal[row] = -1
+            self.outcome[row] = 0
+            self._exits -= 1
+        else:
+            del self._row[int(self.trade_id[row])]
+            self.n -= 1
 
     def won(self, state: RunState, row: int) -> bool:
         """Whether closed trade ``row`` made money: its P&L net of costs when the state has
