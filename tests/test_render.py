@@ -351,3 +351,35 @@ def test_theme_colors_come_from_the_app(tmp_path) -> None:
     app.theme = "algotui-amber"
     colors = theme_colors(app)
     assert colors["series-1"].upper() == "#5FD7FF"
+
+
+def test_trade_spans_of_a_window_match_a_scan_of_every_trade() -> None:
+    rng = np.random.default_rng(5)
+    state = RunState()
+    state.apply([{"type": "metadata", "symbol": "T", "interval": "1d", "total_bars": 5000}])
+    events, bar, tid, open_ids = [], 0, 0, []
+    while bar < 4800:  # trades in and out, sometimes two at once (added to), one left open
+        bar += int(rng.integers(1, 12))
+        if open_ids and rng.random() < 0.6:
+            for t in open_ids:
+                price = 100.0 + rng.normal()
+                events.append({"type": "signal", "action": "EXIT", "side": "SELL", "price": price,
+                               "size": 1, "trade_id": t, "bar_number": bar + 1})  # fmt: skip
+            open_ids = []
+        else:
+            tid += 1
+            open_ids.append(tid)
+            events.append({"type": "signal", "action": "ENTRY", "side": "BUY", "price": 100.0,
+                           "size": 1, "trade_id": tid, "bar_number": bar + 1})  # fmt: skip
+    state.apply(events)
+    index = TradeIndex()
+    index.sync(state)
+    entry = {m.trade_id: m.bar for m in state.markers if m.kind != "exit"}
+    exit_ = {m.trade_id: m.bar for m in state.markers if m.kind == "exit"}
+    for first in rng.integers(0, 4900, 40).tolist():
+        last = first + int(rng.integers(0, 300))
+        expected = sorted(
+            (entry[t], exit_[t]) for t in exit_ if entry[t] <= last and exit_[t] >= first
+        )
+        got = sorted((s.entry_bar, s.exit_bar) for s in index.spans(state, first, last))
+        assert got == expected, (first, last)

@@ -42,12 +42,17 @@ class TradeIndex:
         self.sign = np.zeros(cap, dtype=np.int8)  # +1 long, -1 short
         self.ordinal = np.full(cap, -1, dtype=np.int64)  # index into state.trades once closed
         self.outcome = np.zeros(cap, dtype=np.int8)  # +1 won, -1 lost, 0 not known yet
+        # The highest exit bar of rows 0..i (valid for the first ``_reach_valid`` rows): rows
+        # below the first whose reach is at the window's start all ended before it, so a frame
+        # looks at the trades near the window, not at every trade of a long run.
+        self._reach = np.zeros(cap, dtype=np.int64)
+        self._reach_valid = 0
 
     def _grow(self) -> None:
         cap = 2 * len(self.trade_id)
         for name, fill in (
             ("trade_id", 0), ("entry_bar", 0), ("entry_price", 0.0), ("exit_bar", OPEN),
-            ("exit_price", np.nan), ("sign", 0), ("ordinal", -1), ("outcome", 0),
+            ("exit_price", np.nan), ("sign", 0), ("ordinal", -1), ("outcome", 0), ("_reach", 0),
         ):  # fmt: skip
             old = getattr(self, name)
             new = np.full(cap, fill, dtype=old.dtype)
@@ -73,6 +78,7 @@ class TradeIndex:
             self.exit_price[row] = mk.price
             self.ordinal[row] = self._exits
             self._exits += 1
+            self._reach_valid = min(self._reach_valid, row)
             return (row, True)
         if self.n == len(self.trade_id):
             self._grow()
@@ -91,6 +97,7 @@ class TradeIndex:
         self._seen -= 1
         if row < 0:
             return
+        self._reach_valid = min(self._reach_valid, row)
         if was_exit:
             self.exit_bar[row] = OPEN
             self.exit_price[row] = np.nan
@@ -119,8 +126,17 @@ class TradeIndex:
     def spans(self, state: RunState, first: int, last: int) -> list[TradeSpan]:
         """Closed trades that cross bars ``first..last``."""
         n = self.n
-        exits = self.exit_bar[:n]
-        rows = np.flatnonzero((self.entry_bar[:n] <= last) & (exits >= first) & (exits != OPEN))
+        hi = int(np.searchsorted(self.entry_bar[:n], last, side="right"))  # entered by ``last``
+        a = self._reach_valid
+        if a < n:  # bring the running highest exit bar up to date
+            reach = np.maximum.accumulate(self.exit_bar[a:n])
+            if a:
+                np.maximum(reach, self._reach[a - 1], out=reach)
+            self._reach[a:n] = reach
+            self._reach_valid = n
+        lo = int(np.searchsorted(self._reach[:hi], first, side="left"))  # all out before: skip
+        exits = self.exit_bar[lo:hi]
+        rows = lo + np.flatnonzero((exits >= first) & (exits != OPEN))
         return [
             TradeSpan(
                 int(self.entry_bar[r]),
