@@ -15,7 +15,7 @@ from textual.strip import Strip
 
 from algotui.format import compact
 from algotui.tui.render.axes import AxisLabels, axis_width
-from algotui.tui.render.braille import braille_line, expand, put_dots, scale
+from algotui.tui.render.braille import draw_lines, expand, put_dots, scale
 from algotui.tui.render.canvas import Canvas
 from algotui.tui.render.palette import Palette
 from algotui.view.state import RunState
@@ -201,17 +201,13 @@ def render_equity(
 
     br = row_of(base)
     cv.fill(br, 0, plot, "╌", P.FAINT)
-    dots = np.zeros((rows, m), dtype=np.int32)
-    dot_code = np.zeros((rows, m), dtype=np.int16)
-    hold_bits = braille_line(scale(hold, lo, hi, 4 * rows), rows)
-    dots |= hold_bits
-    dot_code[hold_bits > 0] = P.MUTED
-    eq_bits = braille_line(scale(values, lo, hi, 4 * rows), rows)
-    dots |= eq_bits
-    above = np.broadcast_to(np.nan_to_num(values, nan=base) >= base, eq_bits.shape)
-    dot_code[(eq_bits > 0) & above] = P.BULL
-    dot_code[(eq_bits > 0) & ~above] = P.BEAR
-    put_dots(cv, top, dots, dot_code)
+    above = np.nan_to_num(values, nan=base) >= base
+    equity_codes = np.where(above, P.BULL, P.BEAR).astype(np.int16)
+    lines = [
+        (scale(hold, lo, hi, 4 * rows), P.MUTED),
+        (scale(values, lo, hi, 4 * rows), equity_codes),
+    ]
+    put_dots(cv, top, *draw_lines(lines, rows, m))
 
     if dd_rows:  # drawdown: an area hanging from the top of its band, at half-cell resolution
         dtop = top + rows
