@@ -12,7 +12,7 @@ import numpy as np
 from textual.app import App, ComposeResult
 
 from algotui.tui.widgets.chart import CandleChart
-from algotui.view.state import Marker, OpenTrade, RunState
+from algotui.view.state import RunState
 
 SIZE = (160, 45)
 
@@ -54,14 +54,23 @@ def synthetic_state(n: int, seed: int = 7) -> RunState:
     stamps = np.datetime64("1990-01-01") + np.arange(n).astype("timedelta64[D]")
     state.times = np.datetime_as_string(stamps.astype("datetime64[s]")).tolist()
     state.bars = n
-    state.markers = [
-        Marker(b, float(close[b]), "long_entry" if i % 2 == 0 else "exit", i // 2)
-        for i, b in enumerate(range(5, n, 37))
-    ]
-    state.open_trades = {
-        1: OpenTrade(1, "long", float(close[-30]), n - 30, 1.0, close[-1] * 0.97, close[-1] * 1.05)
-    }
-    state.version += 1
+    # Fills as the run state takes them: a long in and out every 74 bars, one still open
+    # with its stop-loss and take-profit.
+    fills = [(b, i % 2 == 0, i // 2 + 1) for i, b in enumerate(range(5, n - 40, 37))]
+    if fills and fills[-1][1]:
+        fills.pop()  # end flat before the open trade
+    signals = [
+        {"type": "signal", "action": "ENTRY" if entry else "EXIT",
+         "side": "BUY" if entry else "SELL", "price": float(close[b]), "size": 1.0,
+         "trade_id": tid, "bar_number": b + 1}
+        for b, entry, tid in fills
+    ]  # fmt: skip
+    signals.append(
+        {"type": "signal", "action": "ENTRY", "side": "BUY", "price": float(close[-30]),
+         "size": 1.0, "trade_id": len(fills) + 1, "bar_number": n - 29,
+         "stop_loss": close[-1] * 0.97, "take_profit": close[-1] * 1.05}
+    )  # fmt: skip
+    state.apply(signals)
     return state
 
 

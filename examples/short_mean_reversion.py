@@ -37,7 +37,12 @@ class BandFade(Strategy):
             overlay=True,
         )
         self.rsi = self.indicator(
-            rsi, self.data.Close, self.rsi_n, name=f"RSI({self.rsi_n})", overlay=False
+            rsi,
+            self.data.Close,
+            self.rsi_n,
+            name=f"RSI({self.rsi_n})",
+            overlay=False,
+            levels=(self.oversold, self.overbought),
         )
 
     def next(self):

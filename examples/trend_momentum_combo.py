@@ -41,7 +41,9 @@ class TrendMomentum(Strategy):
             name=("MACD", "MACD signal", "MACD hist"),
             overlay=False,
         )
-        self.rsi = self.indicator(rsi, close, self.rsi_n, name=f"RSI({self.rsi_n})", overlay=False)
+        self.rsi = self.indicator(
+            rsi, close, self.rsi_n, name=f"RSI({self.rsi_n})", overlay=False, levels=(self.max_rsi,)
+        )
         # Crosses are computed once, vectorised; next() reads them at the current bar only.
         self.cross_up = crossover(self.macd.values, self.signal_line.values)
         self.cross_down = crossover(self.signal_line.values, self.macd.values)

@@ -11,14 +11,18 @@ from textual.app import App, ComposeResult
 
 from algotui.engine import BUILTINS, Backtest
 from algotui.feed import load_source
+from algotui.format import compact as fmt_num
+from algotui.tui.render.axes import nice_ticks
+from algotui.tui.render.candles import CANDLE_FILLED, CANDLE_HOLLOW
+from algotui.tui.render.window import ChartWindow, aggregate
 from algotui.tui.widgets import chart as chart_module
-from algotui.tui.widgets.chart import ZOOM_LEVELS, CandleChart, fmt_num, nice_ticks
+from algotui.tui.widgets.chart import ZOOM_LEVELS, CandleChart
 from algotui.tui.widgets.equity import EquityChart, EquitySeries
 from algotui.view.state import RunState
 
 SIZE = (120, 40)
 CANDLE_GLYPHS = set("▀▄█│╵╷")
-MARKER_GLYPHS = {"long_entry": "▲", "short_entry": "▼", "exit": "✕"}
+MARKER_GLYPHS = {"long_entry": "▲", "short_entry": "▼", "exit_win": "✓", "exit_loss": "✕"}
 
 
 @cache
@@ -221,8 +225,10 @@ async def test_zoom_changes_the_number_of_visible_bars() -> None:
         assert chart.bars_per_column == ZOOM_LEVELS[0]
         for _ in range(20):
             chart.zoom_out()
-        assert chart.bars_per_column == ZOOM_LEVELS[-1]
-        assert shown() == state.bars  # the whole run fits
+        # Zooming out stops at the first level where the whole run fits, following it.
+        assert shown() == state.bars
+        assert chart.bars_per_column == 8  # 782 bars in 110 columns
+        assert "FOLLOW" in lines(chart)[0]
 
 
 async def test_merged_columns_show_the_group_range() -> None:
@@ -231,7 +237,7 @@ async def test_merged_columns_show_the_group_range() -> None:
         chart = pilot.app.query_one(CandleChart)
         win = chart.window()
         assert win.group == 8 and win.first % 8 == 0
-        frame = chart_module._aggregate(win)
+        frame = aggregate(win)
         k = 3
         a, b = win.first + 8 * k, win.first + 8 * k + 8
         assert frame["open"][k] == state.open[a]
@@ -240,9 +246,9 @@ async def test_merged_columns_show_the_group_range() -> None:
         assert frame["low"][k] == state.low[a:b].min()
         # Markers in any bar of a group land on that group's column.
         rows = lines(chart)
-        for m in win.markers:
-            col = (m.bar - win.first) // 8
-            assert any(row[col] == MARKER_GLYPHS[m.kind] for row in rows)
+        for bar, _, kind in win.markers:
+            col = (bar - win.first) // 8
+            assert any(row[col] in MARKER_GLYPHS.values() for row in rows), kind
 
 
 async def test_open_trade_levels_are_drawn_and_labelled() -> None:
@@ -390,10 +396,12 @@ async def test_a_million_bars_touch_only_the_window(monkeypatch: pytest.MonkeyPa
     seen: list[tuple[int, ...]] = []
     real = chart_module.render_frame
 
-    def spy(win: chart_module.ChartWindow, *args: Any, **kw: Any) -> Any:
+    def spy(win: ChartWindow, *args: Any, **kw: Any) -> Any:
+        panes = [v for group in win.panes for _, v in group.series]
         seen.append(
-            (len(win.close), len(win.high), len(win.times))
-            + tuple(len(v) for _, v in win.overlays + win.panes)
+            (len(win.close), len(win.high))
+            + tuple(len(v) for _, v in win.overlays)
+            + tuple(map(len, panes))
         )
         assert np.shares_memory(win.close, state.close)  # a view, not a copy of the history
         return real(win, *args, **kw)
@@ -427,10 +435,13 @@ async def test_no_color_glyphs_stay_distinct(monkeypatch: pytest.MonkeyPatch) ->
     async with app.run_test(size=SIZE) as pilot:
         assert pilot.app.no_color
         text = "\n".join(lines(pilot.app.query_one(CandleChart)))
-        for glyph in MARKER_GLYPHS.values():
-            assert text.count(glyph) == 1
+        assert text.count("▲") == 1 and text.count("▼") == 1  # the two entries
+        assert text.count("✓") == 1  # the long closed with a profit
         assert "╌" in text  # the open short's entry line
-        assert len(set(MARKER_GLYPHS.values()) | {"╌"} | CANDLE_GLYPHS) == 10  # all distinct
+        # Rising candles are hollow (heavy strokes), falling ones filled blocks.
+        assert set(text) & set("┃╹╻╿╽") and set(text) & set("█▀▄")
+        hollow, filled = set(CANDLE_HOLLOW.tolist()), set(CANDLE_FILLED.tolist())
+        assert not (hollow & filled) - {" ", "│", "╵", "╷"}
         assert not any(0x1F000 <= ord(ch) for ch in text)  # no emoji
 
 
@@ -454,6 +465,13 @@ async def test_theme_change_redraws_in_the_new_colours() -> None:
         assert before and after and before != after
 
 
+def _braille_columns(rows: list[str], plot: int) -> list[int]:
+    """Columns of the plot that hold a braille dot in any row."""
+    return sorted(
+        {x for row in rows for x, ch in enumerate(row[:plot]) if "\u2800" < ch <= "\u28ff"}
+    )
+
+
 async def test_equity_chart_title_baseline_and_drawdown() -> None:
     state = run_state("sma_cross", bars=400)
     async with ChartApp(state, equity=True).run_test(size=SIZE) as pilot:
@@ -464,16 +482,51 @@ async def test_equity_chart_title_baseline_and_drawdown() -> None:
         assert f"{state.equity[-1]:,.2f}" in title
         assert f"DD {state.drawdown[-1]:.1f}%" in title
         assert f"(max {max(state.drawdown):.1f}%)" in title
+        hold = (state.close[state.bars - 1] / state.close[0] - 1) * 100
+        assert f"B&H {hold:+.1f}%" in title  # buy and hold from the first close
+        assert "window (e)" in title
         assert any("10,000.00" in row and "╌" in row for row in rows)  # initial balance
-        assert any(set(row) & set("▁▂▃▄▅▆▇█") for row in rows[1:])
         assert any("▀" in row or "█" in row for row in rows[-2:])  # drawdown band
-        # The curve fills about as much of the width as the run has progressed.
+        # Lined up with the candle window: every column of the chart has a value.
         plot = SIZE[0] - 10
-        used = max(
-            max((x for x, ch in enumerate(row[:plot]) if ch in "▁▂▃▄▅▆▇█"), default=0)
-            for row in rows[1:]
-        )
-        assert abs(used + 1 - plot * 400 / 782) <= 2
+        assert _braille_columns(rows[1:], plot) == list(range(plot))
+        # The whole run, one key away: the curve fills as much of the width as the run has
+        # progressed.
+        eq.toggle_overview()
+        await pilot.pause()
+        rows = lines(eq)
+        assert "whole run (e)" in rows[0]
+        used = _braille_columns(rows[1:], plot)
+        assert abs(used[-1] + 1 - plot * 400 / 782) <= 2
+
+
+async def test_equity_pane_follows_pan_and_zoom() -> None:
+    state = run_state("sma_cross")
+    async with ChartApp(state, equity=True).run_test(size=SIZE) as pilot:
+        chart = pilot.app.query_one(CandleChart)
+        eq = pilot.app.query_one(EquityChart)
+        plot = SIZE[0] - 10
+
+        def title_value() -> str:
+            return lines(eq)[0]
+
+        # Panned to the start: the equity is flat at the initial balance until the first trade.
+        chart.pan(-100_000)
+        assert eq.refresh_if_changed()
+        first_trade = state.markers[0].bar
+        rows = lines(eq)
+        base_row = next(y for y, row in enumerate(rows) if "10,000.00" in row)
+        assert first_trade > 20
+        on_base = [x for x in range(first_trade - 15) if "\u2800" < rows[base_row][x] <= "\u28ff"]
+        assert len(on_base) >= first_trade - 20
+        assert "window (e)" in title_value()
+        # Zoomed out so the whole run fits: the pane spans the same bars as the chart.
+        for _ in range(10):
+            chart.zoom_out()
+        assert eq.refresh_if_changed()
+        assert chart.visible_range == (0, state.bars - 1)
+        used = _braille_columns(lines(eq)[1:], plot)
+        assert used[-1] + 1 == -(-state.bars // chart.group)
 
 
 def test_number_helpers() -> None:

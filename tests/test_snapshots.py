@@ -147,3 +147,79 @@ def test_help_screen_sizes(snap_compare, size) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# -- the chart: bar cursor, trade lines, stacked sub-panes, aligned equity ----------------------
+
+CHART_SIZES = [(80, 24), (120, 40), (200, 60)]
+
+
+@pytest.fixture
+def pinned_environment(monkeypatch):
+    """What the pictures depend on besides the app: colour on, the default theme, the filters
+    Textual reads from the environment (checked, as they are read when Textual is imported)."""
+    import textual.constants
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    assert not textual.constants.FILTERS, "TEXTUAL_FILTERS changes every picture"
+    assert textual.constants.COLOR_SYSTEM == "auto", "TEXTUAL_COLOR_SYSTEM changes the colours"
+
+
+class TwoScales(Strategy):
+    """MACD and RSI (two sub-panes, RSI with its levels) and a 20-bar SMA; trades on RSI."""
+
+    def init(self):
+        from algotui.engine.indicators import macd, rsi, sma
+
+        self.indicator(sma, self.data.Close, 20, name="SMA(20)", overlay=True)
+        self.indicator(macd, self.data.Close, 12, 26, 9,
+                       name=("MACD", "MACD signal", "MACD hist"), overlay=False)  # fmt: skip
+        self.rsi = self.indicator(rsi, self.data.Close, 14, name="RSI(14)", overlay=False,
+                                  levels=(30, 70))  # fmt: skip
+
+    def next(self):
+        value = self.rsi[-1]
+        if value != value:
+            return
+        if not self.position and value < 35:
+            self.buy(reason="RSI low")
+        elif self.position and value > 60:
+            self.close(reason="RSI recovered")
+
+
+@pytest.mark.parametrize("size", CHART_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_bar_cursor_trades_and_sub_panes(snap_compare, pinned_environment, size) -> None:
+    app = app_for(TwoScales)
+
+    async def run_before(pilot) -> None:
+        await pilot.press("f")
+        await settle(pilot, lambda: app.state.done)
+        await pilot.press("c", "shift+left", "shift+left", "left", "left")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_whole_run_zoomed_out_and_equity_overview(snap_compare, pinned_environment, size) -> None:
+    app = app_for(BUILTINS["sma_cross"])
+
+    async def run_before(pilot) -> None:
+        await pilot.press("f")
+        await settle(pilot, lambda: app.state.done)
+        await pilot.press(*["left_square_bracket"] * 8, "e")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_no_color_candles_and_markers(snap_compare, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(BUILTINS["sma_cross"])
+
+    async def run_before(pilot) -> None:
+        app.player.step(300)
+        await settle(pilot, lambda: app.state.bars == 300)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

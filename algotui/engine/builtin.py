@@ -89,7 +89,12 @@ class RsiReversion(Strategy):
 
     def init(self) -> None:
         self.rsi = self.indicator(
-            rsi, self.data.Close, self.n, name=f"RSI({self.n})", overlay=False
+            rsi,
+            self.data.Close,
+            self.n,
+            name=f"RSI({self.n})",
+            overlay=False,
+            levels=(self.lower, self.exit, self.upper),
         )
 
     def next(self) -> None:

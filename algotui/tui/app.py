@@ -18,6 +18,7 @@ from typing import Any
 from textual import events as ui
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.widgets import Static
 
 from algotui.protocol.read import BadEvent
@@ -223,11 +224,13 @@ class AlgoApp(App[int]):
         self.controls.stop()
         sys.setswitchinterval(self._switch_interval)
 
-    def on_resize(self) -> None:
-        self._apply_size_classes()
+    def on_resize(self, event: ui.Resize) -> None:
+        # The new size comes from the event: this handler runs before App's own, which is
+        # what updates ``self.size`` (reading that here kept the previous size's layout).
+        self._apply_size_classes(event.size)
 
-    def _apply_size_classes(self) -> None:
-        width, height = self.size
+    def _apply_size_classes(self, size: Size | None = None) -> None:
+        width, height = size or self.size
         side = self.query_one("#side")
         side.styles.width = side_width(width)
         self.query_one("#main").parent.set_class(height < 30, "-short")
@@ -558,6 +561,13 @@ class AlgoApp(App[int]):
         )
         self.frame()
 
+    def action_cursor_jump(self, bars: int) -> None:
+        """Move the bar cursor by ``bars`` (shift with an arrow); without one, nothing."""
+        if not self._cursor_on() or self.screen.is_modal:
+            raise SkipAction()
+        self.chart.move_cursor(bars)
+        self.frame()
+
     async def action_quit(self) -> None:
         """Stop the run and leave, restoring the terminal (q and ctrl+c)."""
         self.controls.stop()
@@ -583,6 +593,7 @@ class AlgoApp(App[int]):
         self.push_screen(RunsScreen(self.store_path), picked)
 
     # -- results store: the runs screen (end) ---------------------------------------------------
+
 
     def on_signal_log_selected(self, message: SignalLog.Selected) -> None:
         """Jump the chart to the chosen signal's bar."""

@@ -96,6 +96,22 @@ KEYS: tuple[KeyRow, ...] = (
         needs="chart.toggle_cursor",
     ),
     KeyRow(
+        "shift+left",
+        "cursor_jump(-10)",
+        "shift ←",
+        "with the bar cursor on: ten bars back",
+        needs="chart.toggle_cursor",
+        priority=True,
+    ),
+    KeyRow(
+        "shift+right",
+        "cursor_jump(10)",
+        "shift →",
+        "with the bar cursor on: ten bars on",
+        needs="chart.toggle_cursor",
+        priority=True,
+    ),
+    KeyRow(
         "e",
         "equity('toggle_overview')",
         "e",
