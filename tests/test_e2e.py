@@ -125,12 +125,12 @@ def test_seeking_in_a_replay_in_the_real_app(tmp_path) -> None:
         t.keys("g")
         t.wait(lambda s: "Go to bar" in s)
         t.keys("300", "Enter")
-        screen = t.wait(lambda s: "REWOUND" in s and "bar 300 of 782" in s)
+        screen = t.wait(lambda s: "REPLAY" in s and "bar 300 of 782" in s)
         assert bar_count(screen) == 300
         t.keys("Left")
         t.wait(lambda s: "bar 299 of 782" in s)
         t.keys("PageUp")
-        screen = t.wait(lambda s: "bar 299 of" not in s and "REWOUND" in s)
+        screen = t.wait(lambda s: "bar 299 of" not in s and "REPLAY" in s)
         assert bar_count(screen) < 299
         t.keys("End")
         t.wait(lambda s: "DONE" in s and "782 / 782" in s)

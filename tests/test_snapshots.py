@@ -219,7 +219,7 @@ def test_no_color_candles_and_markers(snap_compare, monkeypatch) -> None:
     app = app_for(BUILTINS["sma_cross"])
 
     async def run_before(pilot) -> None:
-        app.player.step(300)
+        app.player.step(299)  # a paused app opens on the first bar
         await settle(pilot, lambda: app.state.bars == 300)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

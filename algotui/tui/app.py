@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events as ui
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
@@ -310,10 +311,10 @@ class AlgoApp(App[int]):
 
     @property
     def run_state_label(self) -> str:
-        """LOADING, RUNNING, PAUSED, DONE, FAILED, ENDED EARLY, or REWOUND while a bar older
-        than the newest received is shown."""
+        """LOADING, RUNNING, PAUSED, DONE, FAILED, ENDED EARLY, or REPLAY while a bar older
+        than the newest received is shown (a seek back, live or in a recording)."""
         if self.state.rewound:
-            return "REWOUND"
+            return "REPLAY"
         if self.state.failed:
             return "FAILED"
         if self.state.done:
@@ -330,8 +331,8 @@ class AlgoApp(App[int]):
         label = self.run_state_label
         if label == "ENDED EARLY":
             label = f"ENDED EARLY at bar {self.state.received:,}"
-        elif label == "REWOUND":
-            label = f"REWOUND bar {self.state.bars:,} of {self.state.received:,}"
+        elif label == "REPLAY":
+            label = f"REPLAY bar {self.state.bars:,} of {self.state.received:,}"
         speed = None if self.controls.finishing else self.controls.speed
         key = (label, speed, len(self.state.meta), self.size.width, self.theme)
         if key == self._status_text:

@@ -49,7 +49,7 @@ async def test_g_300_shows_the_run_as_of_bar_300() -> None:
         expected = _fed_to(records, 300)
         assert app.state.stats == expected.stats
         assert app.state.snapshot() == expected.snapshot()
-        assert "REWOUND" in _status(app) and "bar 300 of 782" in _status(app)
+        assert "REPLAY" in _status(app) and "bar 300 of 782" in _status(app)
         await pilot.press("left")
         assert app.state.bars == 299
         await pilot.press("right", "right")
@@ -84,7 +84,7 @@ async def test_playing_on_from_a_seek_catches_up_then_goes_on() -> None:
         await _until(pilot, lambda: app.state.bars == 500)
         await pilot.press("g", *"100", "enter")
         await _until(pilot, lambda: app.state.bars == 100)
-        assert app.state.rewound and app.run_state_label == "REWOUND"
+        assert app.state.rewound and app.run_state_label == "REPLAY"
         await pilot.press("space")  # plays the received bars back, then the engine's
         await _until(pilot, lambda: app.state.bars > 500, timeout=30)
         await pilot.press("f")

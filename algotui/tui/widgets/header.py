@@ -68,8 +68,10 @@ def header_text(
     text.append(f"{state:<7}", style=f"bold {badge_colour}".strip())
     if replay_of:
         text.append("  ")
-        text.append(" REPLAY ", style="bold reverse")
-        text.append(" " + cut(replay_of, max(8, width // 4)))
+        if not state.startswith("REPLAY"):  # a seek back says REPLAY already
+            text.append(" REPLAY ", style="bold reverse")
+            text.append(" ")
+        text.append(cut(replay_of, max(8, width // 4)))
     if not meta:
         text.append(SEP + "waiting for the run's metadata", style="dim")
         return text
