@@ -11,8 +11,6 @@ from serve_support import headless, make_app, receive_until, wait_for
 
 from algotui.serve.api import MANAGER
 
-pytestmark = pytest.mark.asyncio
-
 SLEEPER = """
 import time
 from algotui import Strategy

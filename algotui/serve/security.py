@@ -20,7 +20,7 @@ from algotui.serve.manager import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Set on a socket request that still has to show its token in its first message.
-AUTH_PENDING = "algotui.auth_pending"
+AUTH_PENDING = web.RequestKey("auth_pending", bool)
 
 
 def is_loopback(host: str) -> bool:
