@@ -22,7 +22,7 @@ from typing import Any
 from algotui.engine.backtest import FILL_MODES
 from algotui.engine.builtin import BUILTINS
 from algotui.errors import UserError
-from algotui.feed.yahoo import INTERVALS, PERIODS, looks_like_ticker
+from algotui.feed.yahoo_request import INTERVALS, PERIODS, looks_like_ticker
 
 SAMPLE = "sample"
 #: Bars per second a client may ask for (as the CLI's --speed).
@@ -425,7 +425,7 @@ def _check_data(cfg: RunConfig, given: dict[str, tuple[str, Any]]) -> None:
                 f"{cfg.interval!r}: the sample has daily bars only (use 1d, or a ticker)",
             )
         return
-    from algotui.feed.yahoo import validate_request
+    from algotui.feed.yahoo_request import validate_request
 
     try:
         validate_request(cfg.symbol, cfg.period, cfg.interval, cfg.start, cfg.end)

@@ -33,11 +33,24 @@ BATCH_SECONDS = 0.02
 MAX_BARS = 200_000
 
 Batch = list[dict[str, Any]]
+#: Calendar days each period reaches back over local bars (as Yahoo reads them).
+PERIOD_DAYS = {
+    "1d": 1,
+    "5d": 5,
+    "1mo": 30,
+    "3mo": 90,
+    "6mo": 182,
+    "1y": 365,
+    "2y": 730,
+    "5y": 1825,
+    "10y": 3650,
+}
 
 
 def warm_up() -> None:
     """Import the engine and read the sample once here, so each forked child starts at once."""
     import algotui.engine  # noqa: F401
+    import algotui.protocol.encode  # noqa: F401
     from algotui.feed.sample import load_sample
 
     load_sample()
@@ -131,9 +144,7 @@ def select_bars(df: Any, cfg: RunConfig) -> Any:
         if cfg.period == "ytd":
             first = date(last.year, 1, 1)
         else:
-            from algotui.feed.yahoo import _PERIOD_DAYS
-
-            first = last - timedelta(days=_PERIOD_DAYS[cfg.period] - 1)
+            first = last - timedelta(days=PERIOD_DAYS[cfg.period] - 1)
         df = df[df.index >= first.isoformat()]
     return df
 
@@ -193,16 +204,17 @@ def _child(cfg: RunConfig, run_id: str, conn: Any) -> None:
         except UserError as exc:
             out.add(_error(run_id, 0, str(exc), ""))
         else:
-            for event in bt.events():
-                codec = bt.codec
-                if codec is not None:
-                    item = codec.to_dict(event)
-                    if event.type == "candle":  # the codec's progress is a numpy float
-                        item["progress"] = float(item["progress"])
+            from algotui.protocol.encode import Encoder
+
+            encode = Encoder(run_id).to_dict
+            for record in bt.stream():
+                item = encode(record)
+                if isinstance(item, list):  # a batch of candles
+                    out.extend(item)
+                    seq = item[-1]["seq"] + 1
                 else:
-                    item = {"type": event.type, "seq": event.seq, "run_id": run_id, **event.data}
-                out.add(item)
-                seq = event.seq + 1
+                    out.add(item)
+                    seq = item["seq"] + 1
     except BaseException as exc:  # noqa: BLE001 - whatever ends the run, the session hears of it
         details = "".join(traceback.format_exception(exc))
         out.add(_error(run_id, seq, f"the engine failed: {type(exc).__name__}: {exc}", details))
@@ -228,10 +240,13 @@ class _Batcher:
         self.thread.start()
 
     def add(self, item: dict[str, Any]) -> None:
+        self.extend([item])
+
+    def extend(self, items: list[dict[str, Any]]) -> None:
         with self.lock:
             if not self.batch:
                 self.started = time.monotonic()
-            self.batch.append(item)
+            self.batch.extend(items)
             if len(self.batch) >= BATCH_EVENTS:
                 self._send()
 

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from algotui import __version__
-from algotui.feed.yahoo import INTERVALS, PERIODS
+from algotui.feed.yahoo_request import INTERVALS, PERIODS
 
 _NUMBER = {"type": "number"}
 _ERROR = {
