@@ -537,6 +537,9 @@ def serve(
     results_dir: Annotated[
         Path | None, typer.Option(help="Where each session's recording is written.")
     ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="The results store sessions are saved to.")
+    ] = None,
 ) -> None:
     """Serve backtest sessions over HTTP and WebSocket: our API and three dashboards' protocols."""
     from algotui.serve.manager import Settings
@@ -559,6 +562,7 @@ def serve(
         max_per_client=max_per_client,
         default_speed=parse_speed(speed),
         results_dir=results_dir,
+        db=db,
     )
     raise typer.Exit(run_server(settings))
 

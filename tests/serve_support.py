@@ -21,6 +21,7 @@ def make_app(tmp_path: Path, **overrides: Any):  # noqa: ANN201 - an aiohttp App
     options: dict[str, Any] = {
         "default_speed": None,
         "results_dir": tmp_path / "results",
+        "db": tmp_path / "runs.db",
         "cleanup_every": 3600.0,
     }
     options.update(overrides)

@@ -305,3 +305,23 @@ async def test_status_counts_viewers_and_finished_sessions_are_cleaned(  # noqa:
     assert manager.sessions == {}
     status = await (await client.get("/api/status")).json()
     assert status["sessions"]["total"] == 0
+
+
+async def test_finished_and_stopped_sessions_are_saved_to_the_results_store(
+    client,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    db = pytest.importorskip("algotui.store.db")
+    manager = client.app[MANAGER]
+    done = await create(client, autostart=True)
+    slow = await create(client, speed=5, autostart=True)
+    await wait_for(lambda: manager.get(done["id"]).ended)
+    await wait_for(lambda: manager.get(slow["id"]).summary.meta)  # shown before any bar
+    await client.post(f"/api/sessions/{slow['id']}/stop")
+    manager.writer.close()
+    with db.Store(tmp_path / "runs.db") as store:
+        completed = store.get(manager.get(done["id"]).sink.saved_id)
+        stopped = store.get(manager.get(slow["id"]).sink.saved_id)
+    assert completed["status"] == "completed" and stopped["status"] == "stopped"
+    assert completed["metrics"] == headless()
+    assert completed["config"]["strategy"] == "sma_cross"

@@ -21,7 +21,7 @@ import orjson
 def store_sink_class() -> Any:
     """The results store's sink class, or None where the store is not installed."""
     try:
-        from algotui.store import StoreSink  # type: ignore[attr-defined]
+        from algotui.store.sink import StoreSink  # type: ignore[import-not-found]
     except ImportError:
         return None
     return StoreSink
@@ -62,12 +62,17 @@ class Writer:
 class SessionRecord:
     """A session's results: its recording file and, when installed, the store's sink."""
 
-    def __init__(self, writer: Writer, directory: Path | None, session_id: str) -> None:
+    def __init__(
+        self, writer: Writer, directory: Path | None, session_id: str, db: Path | None = None
+    ) -> None:
         self.writer = writer
+        self.session_id = session_id
+        self.db = db
         self.path = directory / f"{session_id}.jsonl" if directory is not None else None
         self._file: IO[bytes] | None = None
         self._store: Any = None
-        self.stored = False
+        #: The run's id in the results store once saved (None before, or without a store).
+        self.saved_id: str | None = None
         writer.submit(self._open)
 
     def _open(self) -> None:
@@ -76,7 +81,7 @@ class SessionRecord:
             self._file = open(self.path, "wb")  # noqa: SIM115 - closed in finish
         cls = store_sink_class()
         if cls is not None:
-            self._store = cls()
+            self._store = cls(self.db, run_id=self.session_id)
 
     def add_many(self, events: list[dict[str, Any]]) -> None:
         """Queue events (in order) for the recording and the store."""
@@ -97,7 +102,8 @@ class SessionRecord:
                 self._file.close()
             if self._store is not None:
                 recording = str(self.path) if self.path is not None else None
-                self._store.finish(status=status, recording=recording, config=config)
-                self.stored = True
+                self.saved_id = self._store.finish(
+                    status=status, recording=recording, config=config
+                )
 
         self.writer.submit(done)

@@ -27,6 +27,7 @@ class Settings:
     max_per_client: int = 8  # active sessions per client address
     default_speed: float | None = 20.0
     results_dir: Path | None = None
+    db: Path | None = None  # the results store (its own default when None)
     max_body: int = 64 * 1024
     max_frame: int = 64 * 1024
     cleanup_every: float = 30.0
@@ -74,7 +75,9 @@ class SessionManager:
             on_change=self._changed,
             on_final=self._final,
         )
-        session.sink = SessionRecord(self.writer, self.settings.results_dir, session.id)
+        session.sink = SessionRecord(
+            self.writer, self.settings.results_dir, session.id, self.settings.db
+        )
         self.sessions[session.id] = session
         return session
 

@@ -122,6 +122,9 @@ class Session:
         if detail:
             out["config"] = self.cfg.to_dict()
             out.update(self.summary.to_dict())
+            path = getattr(self.sink, "path", None)
+            out["recording"] = None if path is None else str(path)
+            out["stored_id"] = getattr(self.sink, "saved_id", None)
         return out
 
     async def changed(self) -> None:
@@ -286,6 +289,8 @@ class Session:
                 self._end("completed" if last == "complete" else "failed")
                 return
             shown_bars = self.summary.bars
+            if not shown_bars and self.candles and self.shown < self.candles[0]:
+                self._advance_to(self.candles[0])  # the metadata goes out at once, unpaced
             can = self._available() - shown_bars
             if self._engine_done and self.shown < len(self.log):
                 can = max(can, 1)  # the events after the last bar
