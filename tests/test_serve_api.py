@@ -325,3 +325,15 @@ async def test_finished_and_stopped_sessions_are_saved_to_the_results_store(
     assert completed["status"] == "completed" and stopped["status"] == "stopped"
     assert completed["metrics"] == headless()
     assert completed["config"]["strategy"] == "sma_cross"
+
+
+async def test_a_session_is_a_controls_and_finish_runs_it_out(client) -> None:  # noqa: ANN001
+    from algotui.run.controls import Controls
+
+    info = await create(client, speed=2, autostart=True)
+    session = client.app[MANAGER].get(info["id"])
+    assert isinstance(session, Controls)
+    finished = await client.post(f"/api/sessions/{info['id']}/finish")
+    assert (await finished.json())["speed"] is None and session.finishing
+    await wait_for(lambda: session.ended)
+    assert session.status == "completed" and session.summary.metrics == headless()

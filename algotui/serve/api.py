@@ -296,7 +296,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/sessions", list_sessions)
     r.add_get("/api/sessions/{id}", show)
     r.add_delete("/api/sessions/{id}", delete)
-    r.add_post("/api/sessions/{id}/{action:start|pause|resume|stop|step|seek}", command)
+    r.add_post("/api/sessions/{id}/{action:start|pause|resume|stop|step|seek|finish}", command)
     r.add_patch("/api/sessions/{id}/speed", speed)
     r.add_get("/api/strategies", strategies)
     r.add_get("/api/status", status)

@@ -195,6 +195,7 @@ def document() -> dict[str, Any]:
             "/api/sessions/{id}/pause": _command("Pause"),
             "/api/sessions/{id}/resume": _command("Resume"),
             "/api/sessions/{id}/stop": _command("Stop (stored as stopped)"),
+            "/api/sessions/{id}/finish": _command("Run to the end at full speed"),
             "/api/sessions/{id}/step": _command(
                 "Step bars (pauses)",
                 {

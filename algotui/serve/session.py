@@ -44,7 +44,8 @@ class CommandError(Exception):
 
 
 class Session:
-    """One backtest: its config, engine, log of events, playhead and controls."""
+    """One backtest: its config, engine, log of events, playhead and controls (it implements
+    :class:`algotui.run.controls.Controls`, so any viewer that drives a run can drive it)."""
 
     def __init__(
         self,
@@ -73,6 +74,8 @@ class Session:
         self.summary = RunSummary()
         self.speed = cfg.speed
         self.paused = False
+        self.finishing = False
+        self.can_control = True  # the Controls interface: sessions obey whoever may reach them
         self.viewers: dict[str, int] = {}  # protocol -> connected viewers
         self._steps = 0
         self._seek: int | None = None
@@ -201,6 +204,16 @@ class Session:
         if self.ended:
             raise CommandError(f"session is {self.status}")
         self.speed = speed
+        self._poke()
+
+    def finish(self) -> None:
+        """Run to the end at once: full speed, not paused."""
+        self._need_live("finish")
+        self.finishing = True
+        self.speed = None
+        self.paused = False
+        self._steps = 0
+        self.status = "running"
         self._poke()
 
     def stop(self, reason: str = "stopped by request") -> None:
