@@ -28,6 +28,7 @@ SAMPLE = "sample"
 #: Bars per second a client may ask for (as the CLI's --speed).
 SPEED_LIMIT = 50_000.0
 MAX_CASH = 1e12
+_FRAME = re.compile(r"^\d{1,4}(m|h|d|wk|mo)$")
 _NAME = re.compile(r"^[\w .:/+-]{1,120}$")
 _CODE_REFUSED = (
     "strategy_code is refused: this server never runs code sent over the network; "
@@ -340,8 +341,14 @@ def _interval(key: str, value: Any, _: Catalog) -> str:
     if key == "timeframes":  # seed 004 lists several; the engine runs the finest of them
         if not isinstance(value, list) or not value or len(value) > 10:
             raise ConfigError(key, 'give a list of one to ten intervals, e.g. ["1d"]')
-        picked = [_one_interval(key, v.lower() if isinstance(v, str) else v) for v in value]
-        return min(picked, key=_interval_rank)
+        ranked = []
+        for item in value:
+            text = item.lower() if isinstance(item, str) else ""
+            if not _FRAME.match(text):
+                raise ConfigError(key, f"bad timeframe {item!r}: write it like 15m, 1h, 1d")
+            ranked.append(text)
+        # several timeframes (a multi-timeframe dashboard): the run uses the finest
+        return _one_interval(key, min(ranked, key=_interval_rank))
     return _one_interval(key, value)
 
 
