@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from algotui.serve.config import API, ConfigError, parse_config
+from algotui.serve.config import API, ConfigError, FieldMap, parse_config
 from algotui.serve.manager import LimitError, SessionManager
 from algotui.serve.security import client_address, socket_auth
 from algotui.serve.session import CommandError, Session, now_iso
@@ -44,16 +44,44 @@ async def read_json(request: web.Request) -> Any:
         raise ConfigError("body", "not valid JSON") from None
 
 
-def find(request: web.Request) -> Session:
-    """The session named in the path, or a 404."""
+def find(request: web.Request, protocol: str | None = None) -> Session:
+    """The session named in the path (of ``protocol``, if given), or a 404."""
     session_id = request.match_info["id"]
     session = request.app[MANAGER].get(session_id) if SESSION_ID.match(session_id) else None
-    if session is None:
+    if session is None or (protocol is not None and session.protocol != protocol):
         raise web.HTTPNotFound(
-            text=orjson.dumps({"error": f"no session {session_id!r}"}).decode(),
-            content_type="application/json",
+            text=dumps({"error": f"no session {session_id!r}"}), content_type="application/json"
         )
     return session
+
+
+async def open_socket(request: web.Request) -> tuple[web.WebSocketResponse, bool]:
+    """Accept a socket (frames capped, heartbeats on) and check its token if it still owes
+    one: the socket, and False if it did not pass (it is closed then)."""
+    settings = request.app[MANAGER].settings
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_frame, compress=False)
+    await ws.prepare(request)
+    return ws, await socket_auth(ws, request, settings)
+
+
+async def new_session(
+    request: web.Request, fields: FieldMap, protocol: str, option: tuple[str, int]
+) -> tuple[Session, int]:
+    """A session from the request's JSON body in ``fields``' names, and the protocol's own
+    whole-number ``option`` (name, default: 1..100000) taken out of the body first.
+    Raises ConfigError or LimitError."""
+    manager = request.app[MANAGER]
+    body = await read_json(request)
+    name, value = option
+    if isinstance(body, dict) and name in body:
+        value = body.pop(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+            raise ConfigError(name, "give a whole number of candles, 1 to 100000")
+    cfg = parse_config(
+        body, fields, manager.settings.catalog, default_speed=manager.settings.default_speed
+    )
+    session = manager.create(cfg, owner=client_address(request), protocol=protocol)
+    return session, value
 
 
 async def create(request: web.Request) -> web.Response:
@@ -170,7 +198,6 @@ async def status(request: web.Request) -> web.Response:
 
 async def stream(request: web.Request) -> web.WebSocketResponse:
     session = find(request)
-    settings = request.app[MANAGER].settings
     since = request.query.get("since")
     try:
         first = int(since) + 1 if since is not None else 0
@@ -181,9 +208,8 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
             text='{"error": "since: give the seq of the last event received"}',
             content_type="application/json",
         ) from None
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_frame, compress=False)
-    await ws.prepare(request)
-    if not await socket_auth(ws, request, settings):
+    ws, ok = await open_socket(request)
+    if not ok:
         return ws
     with viewer(session, "api"):
         await ws.send_str(

@@ -16,10 +16,9 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from algotui.serve.api import MANAGER, SESSION_ID, dumps, read_json, viewer
-from algotui.serve.config import ConfigError, FieldMap, parse_config
+from algotui.serve.api import MANAGER, SESSION_ID, dumps, new_session, open_socket, viewer
+from algotui.serve.config import ConfigError, FieldMap
 from algotui.serve.manager import LimitError
-from algotui.serve.security import client_address, socket_auth
 from algotui.serve.session import Session, now_iso
 from algotui.serve.summary import RunSummary
 
@@ -213,28 +212,19 @@ INTERVALS = web.AppKey("seed004_intervals", dict)
 
 
 async def start(request: web.Request) -> web.Response:
-    manager = request.app[MANAGER]
     try:
-        body = await read_json(request)
-        every = PROGRESS_INTERVAL
-        if isinstance(body, dict) and "progress_interval" in body:
-            every = body.pop("progress_interval")
-            if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= 100_000:
-                raise ConfigError("progress_interval", "give a whole number of candles, 1..100000")
-        cfg = parse_config(
-            body, FIELDS, manager.settings.catalog, default_speed=manager.settings.default_speed
+        session, every = await new_session(
+            request, FIELDS, PROTOCOL, ("progress_interval", PROGRESS_INTERVAL)
         )
-        session = manager.create(cfg, owner=client_address(request), protocol=PROTOCOL)
-    except ConfigError as exc:
-        return web.json_response(
-            {"detail": str(exc), "error": str(exc), "field": exc.field}, status=400
-        )
-    except LimitError as exc:
-        return web.json_response({"detail": str(exc), "error": str(exc)}, status=429)
+    except (ConfigError, LimitError) as exc:
+        body = {"detail": str(exc), "error": str(exc)}
+        if isinstance(exc, ConfigError):
+            body["field"] = exc.field
+        return web.json_response(body, status=400 if isinstance(exc, ConfigError) else 429)
     request.app[INTERVALS][session.id] = every
     session.start()
     scheme = "wss" if request.secure else "ws"
-    label = cfg.name or session.id
+    label = session.cfg.name or session.id
     return web.json_response(
         {
             "backtest_id": session.id,
@@ -248,12 +238,10 @@ async def start(request: web.Request) -> web.Response:
 
 async def stream(request: web.Request) -> web.WebSocketResponse:
     manager = request.app[MANAGER]
-    settings = manager.settings
     backtest_id = request.match_info["id"]
     session = manager.get(backtest_id) if SESSION_ID.match(backtest_id) else None
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_frame, compress=False)
-    await ws.prepare(request)
-    if not await socket_auth(ws, request, settings):
+    ws, ok = await open_socket(request)
+    if not ok:
         return ws
     if session is None:
         await ws.send_str(

@@ -16,10 +16,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from algotui.serve.api import MANAGER, SESSION_ID, dumps, read_json
-from algotui.serve.config import ConfigError, FieldMap, parse_config
+from algotui.serve.api import MANAGER, SESSION_ID, dumps, find, new_session, open_socket
+from algotui.serve.config import ConfigError, FieldMap
 from algotui.serve.manager import LimitError, SessionManager
-from algotui.serve.security import client_address, socket_auth
 from algotui.serve.session import CommandError, Session
 
 PROTOCOL = "sessions"
@@ -191,38 +190,20 @@ class _Client:
 BROADCASTER = web.AppKey("seed003", Broadcaster)
 
 
-def _find(request: web.Request) -> Session:
-    session_id = request.match_info["id"]
-    session = request.app[MANAGER].get(session_id) if SESSION_ID.match(session_id) else None
-    if session is None or session.protocol != PROTOCOL:
-        raise web.HTTPNotFound(
-            text=dumps({"error": f"no backtest session {session_id!r}"}),
-            content_type="application/json",
-        )
-    return session
-
-
 async def create(request: web.Request) -> web.Response:
-    manager = request.app[MANAGER]
     try:
-        body = await read_json(request)
-        every = EMIT_INTERVAL
-        if isinstance(body, dict) and "emitInterval" in body:
-            every = body.pop("emitInterval")
-            if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= 100_000:
-                raise ConfigError("emitInterval", "give a whole number of candles, 1 to 100000")
-        cfg = parse_config(
-            body, FIELDS, manager.settings.catalog, default_speed=manager.settings.default_speed
+        session, every = await new_session(
+            request, FIELDS, PROTOCOL, ("emitInterval", EMIT_INTERVAL)
         )
-        session = manager.create(cfg, owner=client_address(request), protocol=PROTOCOL)
     except ConfigError as exc:
         return web.json_response({"error": str(exc), "field": exc.field}, status=400)
     except LimitError as exc:
         return web.json_response({"error": str(exc)}, status=429)
-    request.app[BROADCASTER].intervals[session.id] = every
-    request.app[BROADCASTER].changed(session)
+    hub = request.app[BROADCASTER]
+    hub.intervals[session.id] = every
+    hub.changed(session)
     return web.json_response(
-        {"sessionId": session.id, "status": seed_status(session), "config": cfg.to_dict()}
+        {"sessionId": session.id, "status": seed_status(session), "config": session.cfg.to_dict()}
     )
 
 
@@ -232,11 +213,11 @@ async def list_all(request: web.Request) -> web.Response:
 
 
 async def show(request: web.Request) -> web.Response:
-    return web.json_response(describe(_find(request)))
+    return web.json_response(describe(find(request, PROTOCOL)))
 
 
 async def control(request: web.Request) -> web.Response:
-    session = _find(request)
+    session = find(request, PROTOCOL)
     action = request.match_info["action"]
     try:
         getattr(session, action)()
@@ -248,22 +229,20 @@ async def control(request: web.Request) -> web.Response:
 
 
 async def delete(request: web.Request) -> web.Response:
-    session = _find(request)
+    session = find(request, PROTOCOL)
     request.app[MANAGER].delete(session.id)
     request.app[BROADCASTER].intervals.pop(session.id, None)
     return web.json_response({"success": True, "sessionId": session.id})
 
 
 async def socket(request: web.Request) -> web.WebSocketResponse:
-    settings = request.app[MANAGER].settings
     only = request.query.get("sessionId")
     if only is not None and not SESSION_ID.match(only):
         raise web.HTTPBadRequest(
             text='{"error": "sessionId: not a session id"}', content_type="application/json"
         )
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_frame, compress=False)
-    await ws.prepare(request)
-    if not await socket_auth(ws, request, settings):
+    ws, ok = await open_socket(request)
+    if not ok:
         return ws
     client = _Client(ws, only)
     hub = request.app[BROADCASTER]

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from algotui.serve.api import MANAGER, dumps, viewer
+from algotui.serve.api import MANAGER, dumps, open_socket, viewer
 from algotui.serve.config import ConfigError, FieldMap, parse_config
 from algotui.serve.manager import LimitError
-from algotui.serve.security import client_address, socket_auth
+from algotui.serve.security import client_address
 from algotui.serve.session import Session
 
 FIELDS = FieldMap(
@@ -76,9 +76,8 @@ def metadata(cfg: Any, status: str, total_bars: int) -> dict[str, Any]:
 async def handle(request: web.Request) -> web.WebSocketResponse:
     manager = request.app[MANAGER]
     settings = manager.settings
-    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=settings.max_frame, compress=False)
-    await ws.prepare(request)
-    if not await socket_auth(ws, request, settings):
+    ws, ok = await open_socket(request)
+    if not ok:
         return ws
     session: Session | None = None
     import asyncio
