@@ -73,6 +73,8 @@ class SessionRecord:
         self._store: Any = None
         #: The run's id in the results store once saved (None before, or without a store).
         self.saved_id: str | None = None
+        self.events = 0
+        self.has_metadata = False  # a run that failed before its metadata is not a stored run
         writer.submit(self._open)
 
     def _open(self) -> None:
@@ -85,6 +87,8 @@ class SessionRecord:
 
     def add_many(self, events: list[dict[str, Any]]) -> None:
         """Queue events (in order) for the recording and the store."""
+        self.events += len(events)
+        self.has_metadata = self.has_metadata or events[0]["type"] == "metadata"
         self.writer.submit(lambda: self._write(events))
 
     def _write(self, events: list[dict[str, Any]]) -> None:
@@ -97,10 +101,15 @@ class SessionRecord:
     def finish(self, status: str, config: dict[str, Any]) -> None:
         """Close the recording and finish the run in the store with ``status``."""
 
+        shown = self.events  # a session stopped before anything was shown saves nothing
+        keep = self.has_metadata
+
         def done() -> None:
             if self._file is not None:
                 self._file.close()
-            if self._store is not None:
+                if not shown and self.path is not None:
+                    self.path.unlink(missing_ok=True)
+            if self._store is not None and keep:
                 recording = str(self.path) if self.path is not None else None
                 self.saved_id = self._store.finish(
                     status=status, recording=recording, config=config
