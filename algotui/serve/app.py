@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from algotui.serve import api, openapi, seed_envelopes, seed_sessions, seed_stream
+from algotui.serve import api, bridge_link, openapi, seed_envelopes, seed_sessions, seed_stream
 from algotui.serve.manager import SessionManager, Settings
 from algotui.serve.security import make_middleware
 
@@ -17,6 +17,7 @@ def create_app(settings: Settings) -> web.Application:
     manager = SessionManager(settings)
     app[api.MANAGER] = manager
     api.add_routes(app)
+    bridge_link.add_routes(app)
     openapi.add_routes(app)
     seed_stream.add_routes(app)
     seed_sessions.add_routes(app)

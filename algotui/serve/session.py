@@ -39,8 +39,9 @@ def new_id() -> str:
     return f"backtest-{int(time.time() * 1000)}-{secrets.token_hex(3)}"
 
 
-class CommandError(Exception):
-    """A control command that does not apply in the session's state (HTTP 409)."""
+class CommandError(ValueError):
+    """A control command that does not apply in the session's state (HTTP 409; a ValueError,
+    as the bridge expects of a command it may not obey)."""
 
 
 class Session:
