@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,18 @@ class Raiser(Strategy):
         if self.i == 40:
             raise ValueError("boom at bar 40")
 """
+STUBBORN = """
+import signal
+import time
+from algotui import Strategy
+
+class Stubborn(Strategy):
+    def init(self):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def next(self):
+        time.sleep(60)
+"""
 STUCK_AT_IMPORT = """
 import time
 time.sleep(60)
@@ -45,6 +58,7 @@ def strategies(tmp_path: Path) -> Path:
     (d / "sleeper.py").write_text(SLEEPER)
     (d / "raiser.py").write_text(RAISER)
     (d / "stuck.py").write_text(STUCK_AT_IMPORT)
+    (d / "stubborn.py").write_text(STUBBORN)
     return d
 
 
@@ -118,7 +132,7 @@ async def test_pause_step_seek_speed_and_resume(client) -> None:  # noqa: ANN001
     assert (await ws.receive_json(timeout=10))["type"] == "connected"
     paused = await (await client.post(f"/api/sessions/{session_id}/pause")).json()
     assert paused["status"] == "paused" and paused["paused"] is True
-    await wait_for(lambda: session._engine_done)  # the engine ran on at full speed
+    await wait_for(lambda: session.engine_done)  # the engine ran on at full speed
     before = session.bars_shown
     stepped = await client.post(f"/api/sessions/{session_id}/step", json={"bars": 3})
     assert stepped.status == 200
@@ -199,7 +213,7 @@ async def test_a_slow_a_failing_and_a_stuck_session_disturb_no_other(client) -> 
         assert manager.get(sid).status == "running"
     assert manager.get(slow["id"]).bars_shown <= 4
     assert manager.get(stuck["id"]).bars_shown == 0
-    pids = [manager.get(sid)._engine.pid for sid in (slow["id"], stuck["id"])]
+    pids = [manager.get(sid).engine.pid for sid in (slow["id"], stuck["id"])]
     for sid in (slow["id"], stuck["id"]):
         assert (await client.post(f"/api/sessions/{sid}/stop")).status == 200
         assert manager.get(sid).status == "stopped"
@@ -337,3 +351,28 @@ async def test_a_session_is_a_controls_and_finish_runs_it_out(client) -> None:  
     assert (await finished.json())["speed"] is None and session.finishing
     await wait_for(lambda: session.ended)
     assert session.status == "completed" and session.summary.metrics == headless()
+
+
+async def test_shutdown_leaves_no_engine_behind_even_one_that_ignores_sigterm(client) -> None:  # noqa: ANN001
+    manager = client.app[MANAGER]
+    info = await create(client, strategy="stubborn.py", autostart=True)
+    session = manager.get(info["id"])
+    await wait_for(lambda: session.summary.meta)  # init() ran: SIGTERM is ignored now
+    pid = session.engine.pid
+    manager.shutdown()
+    assert session.status == "stopped"
+    # no await from here: the loop's own delayed SIGKILL cannot run, shutdown alone must do it
+    for _ in range(100):  # bounded: a SIGKILL lands at once
+        if dead(pid):
+            break
+        time.sleep(0.01)
+    assert dead(pid)
+
+
+def dead(pid: int) -> bool:
+    """True once the process is gone or a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -127,6 +127,14 @@ class EngineRun:
         except RuntimeError:
             kill()
 
+    def kill(self) -> None:
+        """SIGKILL the child if it still runs (a strategy may have caught SIGTERM)."""
+        if self._proc.is_alive() and self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def join(self, timeout: float) -> None:
         """Wait (blocking) for the reader to see the child's end."""
         self._reader.join(timeout)

@@ -126,6 +126,14 @@ class SessionManager:
         """Stop every running session (stored as stopped) and finish the writes."""
         if self._cleanup is not None:
             self._cleanup.cancel()
+        engines = [s.engine for s in self.sessions.values() if s.engine is not None]
         for session in list(self.sessions.values()):
             session.stop("the server shut down")
+        # The loop is ending, so the engines' delayed SIGKILL may never come: wait a second
+        # for them here, then kill what is left (nothing may outlive the server).
+        deadline = time.monotonic() + 1.0
+        while any(e.alive for e in engines) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for engine in engines:
+            engine.kill()
         self.writer.close()

@@ -80,8 +80,8 @@ class Session:
         self.viewers: dict[str, int] = {}  # protocol -> connected viewers
         self._steps = 0
         self._seek: int | None = None
-        self._engine: EngineRun | None = None
-        self._engine_done = False
+        self.engine: EngineRun | None = None
+        self.engine_done = False
         self._stored = 0  # events handed to the results sink (the most ever shown)
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
@@ -164,7 +164,7 @@ class Session:
         loop = loop or asyncio.get_running_loop()
         self.status = "running"
         self.started_at = now_iso()
-        self._engine = EngineRun(self.cfg, self.id, loop, self._ingest, self._engine_end)
+        self.engine = EngineRun(self.cfg, self.id, loop, self._ingest, self._engine_end)
         self._task = loop.create_task(self._play(), name=f"play-{self.id}")
         self._notify()
 
@@ -221,8 +221,8 @@ class Session:
         """End the run now; it keeps (and stores) every bar it showed, as ``stopped``."""
         if self.ended:
             return
-        if self._engine is not None:
-            self._engine.stop()
+        if self.engine is not None:
+            self.engine.stop()
         if self._task is not None:
             self._task.cancel()
         shown = max(self.shown, self._stored)
@@ -261,7 +261,7 @@ class Session:
         self._wake.set()
 
     def _engine_end(self, exitcode: int | None) -> None:
-        self._engine_done = True
+        self.engine_done = True
         if not self.ended and (not self.log or self.log[-1]["type"] not in ("complete", "error")):
             seq = self.log[-1]["seq"] + 1 if self.log else 0
             self.log.append(
@@ -281,11 +281,11 @@ class Session:
         """The log position after the first ``bars`` bars' events, if the engine got that far."""
         if bars < len(self.candles):
             return self.candles[bars]
-        return len(self.log) if self._engine_done else None
+        return len(self.log) if self.engine_done else None
 
     def _available(self) -> int:
         """Bars whose events are all in the log."""
-        return len(self.candles) if self._engine_done else max(0, len(self.candles) - 1)
+        return len(self.candles) if self.engine_done else max(0, len(self.candles) - 1)
 
     async def _play(self) -> None:
         t0 = time.monotonic()
@@ -298,15 +298,16 @@ class Session:
                 t0, released = time.monotonic(), 0
             if self._seek is not None and self._do_seek():
                 continue
-            if self._engine_done and self.shown >= len(self.log) and self._seek is None:
+            if self.engine_done and self.shown >= len(self.log) and self._seek is None:
                 last = self.log[-1]["type"] if self.log else "error"
                 self._end("completed" if last == "complete" else "failed")
                 return
             shown_bars = self.summary.bars
-            if not shown_bars and self.candles and self.shown < self.candles[0]:
-                self._advance_to(self.candles[0])  # the metadata goes out at once, unpaced
+            first_bar = self.candles[0] if self.candles else len(self.log)
+            if not shown_bars and self.shown < first_bar:
+                self._advance_to(first_bar)  # the metadata goes out at once, unpaced
             can = self._available() - shown_bars
-            if self._engine_done and self.shown < len(self.log):
+            if self.engine_done and self.shown < len(self.log):
                 can = max(can, 1)  # the events after the last bar
             want: int | float
             timeout: float | None = None
@@ -346,7 +347,7 @@ class Session:
         target = min(self._seek + 1, self.summary.total_bars or self._seek + 1)
         end = self._bar_end(target)
         if end is None:
-            if self._engine_done:
+            if self.engine_done:
                 end = len(self.log)
             else:
                 return False  # wait for the engine to get there
@@ -380,8 +381,8 @@ class Session:
         self.paused = False
         self.ended_at = now_iso()
         self.ended_mono = time.monotonic()
-        if self._engine is not None and self._engine.alive:
-            self._engine.stop()
+        if self.engine is not None and self.engine.alive:
+            self.engine.stop()
         self._notify()
         if self._on_final is not None:
             self._on_final(self)
