@@ -5,7 +5,8 @@ What it measures:
 1. ``served``: ``algotui serve`` started as a user starts it (its own process, on 127.0.0.1, any
    free port, ``--speed max``). N sessions (20 by default) of ``sma_cross`` on the bundled
    sample are created, a viewer joins each on ``/api/ws/sessions/{id}`` (every protocol v1 event
-   as its own frame, parsed by the viewer), then all are started at once. Timed from the first
+   as its own frame, parsed by the viewer; then again with ``?batch=1``, a JSON array of events
+   per frame), then all are started at once. Timed from the first
    start to the last viewer's ``complete``: sessions completed per second, and events per
    second that reached viewers. The server's peak memory is its ``VmHWM`` (from
    ``/proc/<pid>/status``, read before it stops); each session's engine runs in a child whose
@@ -90,21 +91,26 @@ def peak_kib(pid: int) -> int:
 
 
 async def view(ws: aiohttp.ClientWebSocketResponse) -> tuple[list[int], dict[str, Any] | None]:
-    """Read a session's frames to its end: the seqs seen and the final metrics."""
+    """Read a session's frames (single events or arrays of them) to its end: the seqs seen
+    and the final metrics."""
     seqs: list[int] = []
     metrics = None
     async for msg in ws:
-        event = json.loads(msg.data)
-        if "seq" in event and event["type"] not in ("connected", "resync"):
+        frame = json.loads(msg.data)
+        for event in frame if isinstance(frame, list) else [frame]:
+            if event["type"] in ("connected", "resync"):
+                continue
             seqs.append(event["seq"])
-        if event["type"] == "complete":
-            metrics = event["metrics"]
-        if event["type"] in ("complete", "error"):
-            break
+            if event["type"] == "complete":
+                metrics = event["metrics"]
+            if event["type"] in ("complete", "error"):
+                return seqs, metrics
     return seqs, metrics
 
 
-async def served_round(base: str, n: int, timeout: float) -> tuple[float, int, list]:
+async def served_round(
+    base: str, n: int, timeout: float, batch: bool = False
+) -> tuple[float, int, list]:
     """One round: seconds from the first start to the last complete, events seen, results."""
     async with aiohttp.ClientSession() as http:
         ids = []
@@ -112,7 +118,10 @@ async def served_round(base: str, n: int, timeout: float) -> tuple[float, int, l
             async with http.post(f"http://{base}/api/sessions", json={}) as r:
                 ids.append((await r.json())["id"])
         sockets = [
-            await http.ws_connect(f"ws://{base}/api/ws/sessions/{i}", max_msg_size=0) for i in ids
+            await http.ws_connect(
+                f"ws://{base}/api/ws/sessions/{i}{'?batch=1' if batch else ''}", max_msg_size=0
+            )
+            for i in ids
         ]
         for ws in sockets:
             await ws.receive(timeout=timeout)  # the connected frame
@@ -141,27 +150,31 @@ def main() -> int:
 
     h_time, expected = headless(n)
     proc, base = start_server(n)
+    best: dict[bool, float] = {}
+    events = 0
+    ok = True
     try:
-        best = None
-        events = 0
-        ok = True
         for _ in range(args.rounds):
-            elapsed, events, results = asyncio.run(served_round(base, n, args.timeout))
-            best = elapsed if best is None else min(best, elapsed)
-            for seqs, metrics in results:
-                ok &= seqs == list(range(len(seqs))) and metrics == expected
+            for batch in (False, True):
+                elapsed, events, results = asyncio.run(served_round(base, n, args.timeout, batch))
+                best[batch] = min(best.get(batch, elapsed), elapsed)
+                for seqs, metrics in results:
+                    ok &= seqs == list(range(len(seqs))) and metrics == expected
         peak = peak_kib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(30)
-    assert best is not None
-    print(f"sessions                    {n} x sma_cross on the sample ({expected['bars']} bars)")
     print(
-        f"served, a viewer each       {n / best:8.2f} sessions/s  ({best:.3f} s, best of "
-        f"{args.rounds}; {events / best:,.0f} events/s to viewers)"
+        f"sessions                    {n} x sma_cross on the sample ({expected['bars']} bars, "
+        f"{events // n:,} events each)"
     )
+    for batch, label in ((False, "an event per frame"), (True, "?batch=1 (arrays)")):
+        t = best[batch]
+        print(
+            f"served, {label:<20}{n / t:8.2f} sessions/s  ({t:.3f} s, best of "
+            f"{args.rounds}; {events / t:,.0f} events/s to viewers; x{h_time / t:.2f} headless)"
+        )
     print(f"headless, one after another {n / h_time:8.2f} sessions/s  ({h_time:.3f} s)")
-    print(f"ratio served/headless       {h_time / best:8.2f}")
     print(f"server peak memory          {peak / 1024:8.1f} MB (VmHWM; engines run in children)")
     print(f"cores                       {os.cpu_count()}")
     print("MATCH" if ok else "MISMATCH: a viewer's stream or metrics differ from headless")

@@ -376,3 +376,17 @@ def dead(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+async def test_batched_frames_carry_the_same_events(client) -> None:  # noqa: ANN001
+    info = await create(client, speed=300, autostart=True)
+    ws = await client.ws_connect(f"/api/ws/sessions/{info['id']}?batch=1")
+    assert (await ws.receive_json(timeout=10))["type"] == "connected"
+    frames = await receive_until(
+        ws, lambda f: isinstance(f, list) and f[-1]["type"] in ("complete", "error")
+    )
+    assert all(isinstance(f, list) and f for f in frames)
+    assert len(frames) > 1  # paced: several moves of the playhead
+    events = [e for f in frames for e in f]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert events[-1]["metrics"] == headless()
