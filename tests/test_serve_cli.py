@@ -38,7 +38,8 @@ def get(url: str) -> dict:
         return json.load(response)
 
 
-def test_serve_prints_its_urls_and_stops_sessions_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_urls_and_stops_sessions_on_a_signal(tmp_path: Path, sig: int) -> None:
     results = tmp_path / "results"
     proc = algotui("serve", "--port", "0", "--speed", "5", "--results-dir", str(results))
     watchdog = threading.Timer(60, proc.kill)  # a hung server fails the test, not the run
@@ -68,7 +69,7 @@ def test_serve_prints_its_urls_and_stops_sessions_on_sigterm(tmp_path: Path) -> 
             if get(f"{base}/api/sessions/{session['id']}")["bars"] >= 1:
                 break
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
         watchdog.cancel()
