@@ -612,17 +612,6 @@ def strategies() -> None:
         print(f"{name}  ({params})\n    {doc}\n")
 
 
-def use_app_frame_clock() -> None:
-    """Let Textual paint as soon as the app's frame timer asks (before Textual is imported).
-
-    The app redraws from its own 60 Hz frame timer; Textual's screen updates run on a timer
-    of their own, 60 Hz by default, so a frame could wait up to a tick for its paint and the
-    two clocks beat down the frame rate. A finer update tick (the documented ``TEXTUAL_FPS``,
-    which a user's own setting overrides) paints each frame right away.
-    """
-    os.environ.setdefault("TEXTUAL_FPS", "240")
-
-
 def _exit(code: int) -> None:
     """Leave with ``code``, even when a strategy left a thread running (a non-daemon thread
     would keep the process alive after the results are out)."""
@@ -639,7 +628,9 @@ def _exit(code: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one line and exit 2, never a traceback."""
-    use_app_frame_clock()
+    from algotui.tui.clock import paint_on_request
+
+    paint_on_request()  # before Textual is imported
     args = list(sys.argv[1:] if argv is None else argv)
     # `algotui AAPL --speed 50` means `algotui run AAPL --speed 50`.
     if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help"):

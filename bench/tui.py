@@ -26,9 +26,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from algotui.cli import use_app_frame_clock  # noqa: E402
+from algotui.tui.clock import paint_on_request  # noqa: E402
 
-use_app_frame_clock()  # as `algotui run` does, before Textual is imported
+paint_on_request()  # as `algotui run` does, before Textual is imported
 
 from algotui.engine import BUILTINS, Backtest  # noqa: E402
 from algotui.run.player import Player  # noqa: E402

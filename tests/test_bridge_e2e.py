@@ -196,7 +196,8 @@ def test_the_app_serves_its_run_and_obeys_a_remote_viewer_with_the_token() -> No
         assert hello["control"] is True and hello["paused"] is True
         assert snapshot["type"] == "snapshot" and snapshot["metadata"]["symbol"] == "SAMPLE"
         candles = [e for f in frames if isinstance(f, list) for e in f if e["type"] == "candle"]
-        assert [e["bar_number"] for e in candles][:3] == [1, 2, 3]  # stepped by the viewer
+        # a paused app opens on bar 1 (in the snapshot); the viewer steps the next three
+        assert [e["bar_number"] for e in candles][:3] == [2, 3, 4]
         assert ack["type"] == "ack" and ack["paused"] is False
         app.wait(lambda s: "RUNNING" in s and bar_count(s) > 3)  # the app plays on
         app.keys("q")

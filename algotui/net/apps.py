@@ -4,7 +4,7 @@
 from typing import Any
 
 from algotui.net.snapshot import state_from_snapshot
-from algotui.tui.app import AlgoApp, StatusBar
+from algotui.tui.app import AlgoApp
 
 
 class ServingApp(AlgoApp):
@@ -26,7 +26,6 @@ class RemoteApp(AlgoApp):
     def __init__(self, remote: Any, **kwargs: Any) -> None:
         super().__init__(remote, **kwargs)
         self._remote = remote
-        self._shown_status = ""
 
     def frame(self) -> None:
         """A fresh snapshot (first connect, resync) replaces the state; then the usual frame."""
@@ -41,15 +40,10 @@ class RemoteApp(AlgoApp):
             self.notify(notice, title="Remote", severity="warning", timeout=4)
         super().frame()
 
-    def _update_status(self) -> None:
-        super()._update_status()
+    def status_prefix(self) -> str:
         # First, so a narrow terminal still shows it: live, reconnecting, read-only.
-        connection = self._remote.connection
         mode = "" if self._remote.can_control else " read-only"
-        text = f"[b]{connection}{mode}[/b]  [dim]|[/dim]  {self._status_text}"
-        if text != self._shown_status:
-            self._shown_status = text
-            self.query_one(StatusBar).update(text)
+        return f"{self._remote.connection}{mode}"
 
     def _read_only(self) -> bool:
         if self._remote.can_control:

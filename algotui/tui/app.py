@@ -7,10 +7,7 @@ drains whatever the player released since the last frame into the
 never handles a message per bar however fast the run goes.
 """
 
-import gc
-import sys
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from algotui.protocol.read import BadEvent
 from algotui.run.controls import Controls
 from algotui.run.player import Playback, Player
 from algotui.tui import speed as ladder
+from algotui.tui.clock import FrameClock
 from algotui.tui.footer import KeyBar
 from algotui.tui.keys import KEYS, KeyRow, bindings, has
 from algotui.tui.screens.help import HelpScreen
@@ -38,27 +36,6 @@ from algotui.tui.widgets.header import StatusBar, header_text
 from algotui.tui.widgets.signals import SignalLog
 from algotui.tui.widgets.stats import StatsPanel
 from algotui.view.state import RunState
-
-FRAME_SECONDS = 1 / 60
-#: Text panes (stats, signal log) redraw at most this often; the charts on every frame.
-TEXT_SECONDS = 1 / 12
-#: While the run plays flat out, the side panes change faster than anyone reads them: the
-#: text panes redraw at most this often and the equity curve at most :data:`EQUITY_SECONDS`,
-#: leaving the frame's time to the candles.
-FAST_TEXT_SECONDS = 1 / 4
-EQUITY_SECONDS = 1 / 20
-#: While the run plays flat out, how often the objects built so far are frozen out of the
-#: garbage collector's sight: often enough that each collection before a freeze walks little
-#: (~10 ms, where a second's worth took 30-50 ms and showed as key presses answered late).
-#: At a set pace less is built, and once a second is enough.
-FREEZE_SECONDS = 0.25
-PACED_FREEZE_SECONDS = 1.0
-#: After this many frame ticks with nothing new (about a second: paused, done), the frame
-#: timer stops and the app looks every :data:`IDLE_SECONDS` instead, until an event, a key,
-#: the mouse or a resize wakes it.
-IDLE_TICKS = 120
-IDLE_SECONDS = 0.2
-
 
 #: The key rows of each app action (an action without a row needs nothing).
 _APP_ROWS: dict[str, list[KeyRow]] = {}
@@ -155,14 +132,7 @@ class AlgoApp(App[int]):
         self.theme = theme or DEFAULT_THEME
         self._status_text: object = None
         self.frames = 0
-        self._text_drawn = 0.0
-        self._equity_drawn = 0.0
-        self._frozen = 0.0
-        self._ticks = 0
-        self._quiet = 0  # frames in a row without events
-        self.idle = False  # the frame timer rests; a slow one looks for news
-        self._fast: Any = None
-        self._slow: Any = None
+        self.clock = FrameClock(engine_elsewhere=self.player.batched)
         if start_paused:
             # Paused on the first bar, not on an empty chart.
             self.controls.pause()
@@ -183,12 +153,6 @@ class AlgoApp(App[int]):
         yield KeyBar("app", id="footer")
 
     def on_mount(self) -> None:
-        # An engine thread and the UI share the GIL: hand it over often so keys and frames
-        # are not kept waiting behind a busy engine (the default is 5 ms). An engine in a
-        # child process needs no such thing.
-        self._switch_interval = sys.getswitchinterval()
-        if not self.player.batched:
-            sys.setswitchinterval(0.0005)
         self.chart = self.query_one(CandleChart)
         self.equity_chart = self.query_one(EquityChart)
         self.stats = self.query_one(StatsPanel)
@@ -197,11 +161,7 @@ class AlgoApp(App[int]):
         # A daemon thread, not a Textual worker: quitting must never wait for a strategy that
         # is busy (or stuck) inside next().
         threading.Thread(target=self.player.run, name="algotui-engine", daemon=True).start()
-        # With the engine in another process, a finer tick starts each frame as soon as the
-        # last one is painted; an engine thread here would only lose time to the extra ticks.
-        tick = FRAME_SECONDS / 2 if self.player.batched else FRAME_SECONDS
-        self._fast = self.set_interval(tick, self.frame)
-        self._slow = self.set_interval(IDLE_SECONDS, self.frame, pause=True)
+        self.clock.start(self.set_interval, self.frame)
         self.frame()
 
     async def on_event(self, event: ui.Event) -> None:
@@ -213,17 +173,17 @@ class AlgoApp(App[int]):
 
     def wake(self) -> None:
         """Back to drawing at the frame rate (a key, an event, a resize)."""
-        self._quiet = 0
-        if self.idle:
-            self.idle = False
-            self._slow.pause()
-            self._fast.resume()
+        self.clock.wake()
+
+    @property
+    def idle(self) -> bool:
+        """True while the frame timer rests (nothing new for a second)."""
+        return self.clock.idle
 
     def on_unmount(self) -> None:
-        gc.unfreeze()  # what the run built may go now
+        self.clock.stop()
         # However the app ends, release the worker thread (it may be waiting in a pause).
         self.controls.stop()
-        sys.setswitchinterval(self._switch_interval)
 
     def on_resize(self, event: ui.Resize) -> None:
         # The new size comes from the event: this handler runs before App's own, which is
@@ -242,17 +202,8 @@ class AlgoApp(App[int]):
         """Drain the player into the state and redraw what changed (called by the timer)."""
         done = self.player.done  # read first: every event it released is then in the buffer
         events = self.player.drain()
-        self._ticks += 1
-        if events:
-            self.wake()
-        else:
-            self._quiet += 1
-            if self._quiet > IDLE_TICKS and not self.idle and self._fast is not None:
-                self.idle = True  # nothing for a second: rest until something happens
-                self._fast.pause()
-                self._slow.resume()
-            if self._quiet > 8 and self._ticks % 4 and not self.idle:
-                return  # nothing has come for a while (paused, done): look less often
+        if not self.clock.tick(bool(events)):
+            return
         if events:
             try:
                 self.state.apply(events)
@@ -279,16 +230,13 @@ class AlgoApp(App[int]):
                 severity="warning",
                 timeout=8,
             )
-        now = time.monotonic()
+        now = self.clock.now()
         flat_out = self.controls.speed is None or self.controls.finishing
         settled = self.state.done or not events
         changed = self.chart.refresh_if_changed()
-        if settled or not flat_out or now - self._equity_drawn >= EQUITY_SECONDS:
-            self._equity_drawn = now
+        if self.clock.equity_due(now, flat_out, settled):
             changed |= self.equity_chart.refresh_if_changed()
-        text_every = FAST_TEXT_SECONDS if flat_out else TEXT_SECONDS
-        if settled or now - self._text_drawn >= text_every:
-            self._text_drawn = now
+        if self.clock.text_due(now, flat_out, settled):
             changed |= self.stats.refresh_if_changed()
             changed |= self.signals.refresh_if_changed()
         self._update_status()
@@ -299,15 +247,7 @@ class AlgoApp(App[int]):
                 box.add_class("-shown")
         if changed:
             self.frames += 1
-        if events and now - self._frozen >= (FREEZE_SECONDS if flat_out else PACED_FREEZE_SECONDS):
-            # What the run has built so far stays for the app's lifetime: move it out of the
-            # collector's sight, or each full collection walks every signal and trade kept
-            # (hundreds of thousands of objects after a long run: pauses of a second). The
-            # garbage since the last freeze is collected first (a short walk: older objects
-            # are frozen already), so nothing that should be freed is kept.
-            self._frozen = now
-            gc.collect()
-            gc.freeze()
+        self.clock.after(now, bool(events), flat_out)
 
     @property
     def run_state_label(self) -> str:
@@ -334,7 +274,8 @@ class AlgoApp(App[int]):
         elif label == "REPLAY":
             label = f"REPLAY bar {self.state.bars:,} of {self.state.received:,}"
         speed = None if self.controls.finishing else self.controls.speed
-        key = (label, speed, len(self.state.meta), self.size.width, self.theme)
+        prefix = self.status_prefix()
+        key = (label, speed, len(self.state.meta), self.size.width, self.theme, prefix)
         if key == self._status_text:
             return
         self._status_text = key
@@ -348,8 +289,13 @@ class AlgoApp(App[int]):
                 width,
                 replay_of=self.replay_of,
                 colours=self.theme_variables,
+                prefix=prefix,
             )
         )
+
+    def status_prefix(self) -> str:
+        """What the header says first (a remote viewer: its connection); nothing here."""
+        return ""
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -567,6 +513,12 @@ class AlgoApp(App[int]):
         if not self._cursor_on() or self.screen.is_modal:
             raise SkipAction()
         self.chart.move_cursor(bars)
+        self.frame()
+
+    def action_cursor_hide(self) -> None:
+        """Hide the bar cursor (escape does nothing else on the main screen)."""
+        if self.screen.is_modal or not self.chart.hide_cursor():
+            raise SkipAction()
         self.frame()
 
     async def action_quit(self) -> None:

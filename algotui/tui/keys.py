@@ -111,6 +111,7 @@ KEYS: tuple[KeyRow, ...] = (
         needs="chart.toggle_cursor",
         priority=True,
     ),
+    KeyRow("escape", "cursor_hide", "esc", "hide the bar cursor", needs="chart.toggle_cursor"),
     KeyRow(
         "e",
         "equity('toggle_overview')",

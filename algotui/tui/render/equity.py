@@ -255,7 +255,9 @@ def _title(
             x = cv.text(0, x, f"{(float(held[-1]) / base - 1) * 100:+.1f}%", P.MUTED)
     x = cv.text(0, x, "  DD ", P.MUTED)
     x = cv.text(0, x, f"{last_dd:.1f}%", P.BEAR if last_dd > 0 else P.MUTED)
-    x = cv.text(0, x, f" (max {max_dd:.1f}%)", P.MUTED)
     tag = f" {columns.label} (e) "
+    worst = f" (max {max_dd:.1f}%)"
+    if x + len(worst) + len(tag) <= cv.width:  # the view's name before the worst drawdown
+        x = cv.text(0, x, worst, P.MUTED)
     if x + len(tag) <= cv.width:
         cv.text(0, cv.width - len(tag), tag, P.MUTED)

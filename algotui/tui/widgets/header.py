@@ -58,13 +58,18 @@ def header_text(
     *,
     replay_of: str | None = None,
     colours: dict[str, str] | None = None,
+    prefix: str = "",
 ) -> Text:
     """The header for ``width`` cells. ``state`` is the badge (``RUNNING``, ``ENDED EARLY at
-    bar 412``...), ``speed`` the speed's text, ``colours`` the theme's variables."""
+    bar 412``...), ``speed`` the speed's text, ``colours`` the theme's variables; ``prefix``
+    comes first (a remote viewer's connection: ``live``, ``reconnecting``)."""
     colours = colours or {}
     key = next((k for k in COLOURS if state.startswith(k)), "")
     badge_colour = colours.get(COLOURS.get(key, "accent"), "")
     text = Text(no_wrap=True, overflow="ellipsis")
+    if prefix:
+        text.append(prefix, style="bold")
+        text.append(SEP, style="dim")
     text.append(f"{state:<7}", style=f"bold {badge_colour}".strip())
     if replay_of:
         text.append("  ")
