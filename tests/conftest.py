@@ -66,3 +66,46 @@ def _pin_environment() -> None:
 
 
 _pin_environment()
+
+
+# -- shared fixtures --------------------------------------------------------------------------
+
+import pytest  # noqa: E402 - after the pinning, which must come before any other import
+
+
+@pytest.fixture(scope="session")
+def sample():
+    """The bundled sample bars (782 daily bars), loaded once."""
+    from algotui.feed import load_source
+
+    return load_source("sample")
+
+
+@pytest.fixture(scope="session")
+def short_recording(tmp_path_factory, sample):
+    """A whole recording of ``rsi_reversion`` (with shorts) on the sample, made once."""
+    from algotui.engine import BUILTINS, Backtest
+    from algotui.run.recorder import Recorder
+
+    path = tmp_path_factory.mktemp("recording") / "run.jsonl"
+    bt = Backtest(sample, BUILTINS["rsi_reversion"], {"allow_short": True}, run_id="fixture")
+    with Recorder(path, bt.run_id) as recorder:
+        for record in bt.stream():
+            recorder.write(record)
+    return path
+
+
+@pytest.fixture
+def app_at(sample):
+    """``app_at(strategy="sma_cross", speed=None, paused=True, **params)``: the app on the
+    sample with the engine in this process, for ``app.run_test(size=...)``."""
+    from algotui.engine import BUILTINS, Backtest
+    from algotui.run.player import Player
+    from algotui.tui.app import AlgoApp
+
+    def make(strategy: str = "sma_cross", speed: float | None = None, paused: bool = True,
+             **params):  # fmt: skip
+        bt = Backtest(sample, BUILTINS[strategy], params, run_id="fixture")
+        return AlgoApp(Player(bt.stream(), speed=speed), run_id=bt.run_id, start_paused=paused)
+
+    return make

@@ -26,7 +26,7 @@ from algotui.engine.excursions import excursions, spans_reduce
 from algotui.engine.failures import describe_error, user_frames
 from algotui.engine.stats import compute_stats, ticks
 from algotui.engine.strategy import Strategy
-from algotui.engine.trade import Trade
+from algotui.engine.trade import LEVEL_SETS, Trade
 from algotui.errors import UserError
 from algotui.protocol.candle_text import RunColumns
 from algotui.protocol.encode import clean
@@ -162,6 +162,7 @@ class Backtest:
         )
         yield self._metadata(inds)
         out = self.emitter = Emitter(self, columns, times)
+        level_sets = LEVEL_SETS
         ledger = Ledger(self.cash)  # the account after each bar with a fill: equity per bar
         clock = strategy._clock
         orders = broker.orders
@@ -221,7 +222,13 @@ class Backtest:
                 if fills:
                     ledger.note(i, cash, units, cost)
                 # -- its events --
-                if fills or i == out.cut or broker.trades and out.levels_moved(broker.trades):
+                if (
+                    fills
+                    or i == out.cut
+                    or level_sets[0] != out.level_sets  # a stop or target was set somewhere
+                    and broker.trades
+                    and out.levels_moved(broker.trades)
+                ):
                     yield from out.bar(i, eq, broker)
                     if out_of_money:
                         break

@@ -8,7 +8,7 @@ import numpy as np
 
 from algotui.engine.broker import Broker
 from algotui.engine.excursions import excursions
-from algotui.engine.trade import Trade
+from algotui.engine.trade import LEVEL_SETS, Trade
 from algotui.protocol.candle_text import RunColumns
 from algotui.protocol.encode import Stamps
 from algotui.protocol.records import Candles, EquityPoint, Levels, Signal, Stats, TradeRecord
@@ -43,6 +43,7 @@ class Emitter:
         self.flushed = perf_counter()
         self.tally = Tally()
         self.known: dict[int, tuple] = {}  # trade id -> (sl, tp) last sent
+        self.level_sets = -1
         self.stamp = _stamp
         self.lock = threading.Lock()
 
@@ -80,6 +81,10 @@ class Emitter:
 
     def levels_moved(self, trades: list[Trade]) -> bool:
         """True when the strategy moved an open trade's stop-loss or take-profit."""
+        sets = LEVEL_SETS[0]
+        if sets == self.level_sets:  # no level was set anywhere since the last look
+            return False
+        self.level_sets = sets
         known = self.known
         return any(known.get(t.trade_id) != (t.sl, t.tp) for t in trades)
 

@@ -85,11 +85,15 @@ def _checked_level(name: str) -> property:
         if value is not None and (value.__class__ is not float or not 0 < value < _INF):
             value = price_level(f"trade.{name}", value)
         slot.__set__(trade, value)
+        LEVEL_SETS[0] += 1
 
     what = "stop-loss" if name == "sl" else "take-profit"
     return property(get, set_, doc=f"The {what} price of the trade, or None; settable.")
 
 
 _INF = float("inf")
+#: How many times any trade's stop-loss or take-profit was set: the engine looks for moved
+#: levels only on bars after which this changed (one read a bar instead of a scan).
+LEVEL_SETS = [0]
 Trade.sl = _checked_level("sl")  # type: ignore[assignment]
 Trade.tp = _checked_level("tp")  # type: ignore[assignment]

@@ -132,7 +132,7 @@ class AlgoApp(App[int]):
         self.theme = theme or DEFAULT_THEME
         self._status_text: object = None
         self.frames = 0
-        self.clock = FrameClock(engine_elsewhere=self.player.batched)
+        self.clock = FrameClock(engine_elsewhere=getattr(self.player, "batched", False))
         if start_paused:
             # Paused on the first bar, not on an empty chart.
             self.controls.pause()

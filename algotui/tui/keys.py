@@ -236,14 +236,16 @@ def help_lines(scopes: Iterable[str], owner: object) -> list[tuple[str, list[tup
 
 
 def legend() -> tuple[tuple[str, str, str], ...]:
-    """The chart's marker legend: the renderer's own (``algotui.tui.render.LEGEND``) if it
-    offers one, else :data:`LEGEND`."""
+    """The chart's marker legend: the renderer's own (``algotui.tui.render.MARKER_LEGEND``)
+    if it offers one, else :data:`LEGEND`."""
     try:
         from algotui.tui import render  # type: ignore[attr-defined]
     except ImportError:
         return LEGEND
-    offered = getattr(render, "LEGEND", None)
-    return tuple(offered) if offered else LEGEND
+    offered = getattr(render, "MARKER_LEGEND", None)
+    if not offered:
+        return LEGEND
+    return tuple((row.glyph, row.color, row.meaning) for row in offered)
 
 
 #: What a row with ``needs`` waits for, in the README's words.

@@ -63,8 +63,8 @@ async def test_g_300_shows_the_run_as_of_bar_300() -> None:
         assert "DONE" in _status(app)
 
 
-async def test_g_takes_a_date_and_refuses_nonsense() -> None:
-    app, _ = _app()
+async def test_g_takes_a_date_and_refuses_nonsense(app_at) -> None:
+    app = app_at("rsi_reversion", paused=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: app.state.done)
         await pilot.press("g", *"nonsense", "enter")

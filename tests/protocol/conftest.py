@@ -5,9 +5,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from checks import SCHEMA_PATH, EventValidator
 
 from algotui.feed import load_source
+from tests.protocol.checks import SCHEMA_PATH, EventValidator
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from checks import FailsAtBar50
 
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
 from algotui.protocol.encode import Encoder
 from algotui.run.process import EngineProcess, can_fork
+from tests.protocol.checks import FailsAtBar50
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from checks import ROOT, Event, assert_valid, check_stream, run_events, strip
 
 from algotui.cli import main as cli_main
 from algotui.engine import BUILTINS, Backtest, Strategy
 from algotui.feed import load_source
 from algotui.protocol.read import open_recording, read_events
 from algotui.run.recorder import Recorder
+from tests.protocol.checks import ROOT, Event, assert_valid, check_stream, run_events, strip
 
 # --- recordings ------------------------------------------------------------------------------
 

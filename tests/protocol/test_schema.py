@@ -4,7 +4,11 @@ import json
 import re
 from typing import Any
 
-from checks import (
+from jsonschema import Draft202012Validator
+
+from algotui.engine import Backtest
+from algotui.protocol.fields import EVENT_TYPES
+from tests.protocol.checks import (
     EXIT_REASONS,
     ROOT,
     SCHEMA_PATH,
@@ -13,10 +17,6 @@ from checks import (
     assert_valid,
     run_events,
 )
-from jsonschema import Draft202012Validator
-
-from algotui.engine import Backtest
-from algotui.protocol.fields import EVENT_TYPES
 
 # --- the schema itself -----------------------------------------------------------------------
 

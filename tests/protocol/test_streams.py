@@ -7,7 +7,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from checks import (
+
+from algotui.engine import BUILTINS, Backtest
+from algotui.protocol.fields import EVENT_TYPES
+from tests.protocol.checks import (
     ROOT,
     Bracketed,
     FailsAtBar50,
@@ -18,9 +21,6 @@ from checks import (
     run_events,
     strip,
 )
-
-from algotui.engine import BUILTINS, Backtest
-from algotui.protocol.fields import EVENT_TYPES
 
 # --- real runs against the schema and the ordering rules ------------------------------------
 

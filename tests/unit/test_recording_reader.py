@@ -30,10 +30,8 @@ def _bars(records: list) -> int:
     return sum(len(r) for r in records if isinstance(r, Candles))
 
 
-def test_a_whole_recording_reads_without_a_word(tmp_path) -> None:
-    path = tmp_path / "ok.jsonl"
-    _record(path)
-    records, notes, _ = _read(path)
+def test_a_whole_recording_reads_without_a_word(short_recording) -> None:
+    records, notes, _ = _read(short_recording)
     assert notes == [] and _bars(records) == 782 and records[-1].type == "complete"
 
 

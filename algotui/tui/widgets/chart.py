@@ -181,6 +181,15 @@ class CandleChart(FrameWidget):
 
     # -- the bar cursor --------------------------------------------------------------------
 
+    def highlight_trade(self, trade_id: int) -> None:
+        """Mark a trade (the trades view's ``enter``): the bar cursor on its entry bar, whose
+        readout shows the bar, the position and the equity there."""
+        for marker in self.state.markers:
+            if marker.trade_id == trade_id and marker.kind != "exit":
+                self.cursor = marker.bar
+                self.refresh()
+                return
+
     @property
     def cursor_on(self) -> bool:
         """True while the bar cursor is shown."""
