@@ -1,4 +1,10 @@
-"""The ``algotui`` command line."""
+"""The ``algotui`` command line.
+
+One module for ``run``, ``replay``, ``view`` and ``check``: their options are one table a user
+reads with ``--help``, and typer builds them from these signatures (``runs``, ``serve`` and
+``cache`` live with what they drive). Every command imports what it needs inside itself, so
+``--help`` starts without pandas.
+"""
 
 import os
 import sys
@@ -10,6 +16,8 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from algotui.errors import UserError
+from algotui.feed.cache_commands import cache_app
+from algotui.serve.command import serve_command
 from algotui.store.commands import runs_app  # typer only: each command imports what it needs
 
 app = typer.Typer(
@@ -512,93 +520,8 @@ def check(
 app.add_typer(runs_app, name="runs")
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
-    strategies_dir: Annotated[
-        Path | None, typer.Option(help="Strategy files clients may name (none by default).")
-    ] = None,
-    token: Annotated[
-        str | None, typer.Option(help="Required of every request (needed off loopback).")
-    ] = None,
-    allow_origin: Annotated[
-        list[str] | None,
-        typer.Option(help="A browser origin allowed besides the server's own (repeatable)."),
-    ] = None,
-    keep_minutes: Annotated[
-        float, typer.Option(help="Keep finished sessions this long for inspection.")
-    ] = 60.0,
-    max_sessions: Annotated[int, typer.Option(help="Active sessions in all.")] = 64,
-    max_per_client: Annotated[int, typer.Option(help="Active sessions per client address.")] = 8,
-    speed: Annotated[str, typer.Option(help="Default pace of a session: bars/s, or max.")] = "20",
-    results_dir: Annotated[
-        Path | None, typer.Option(help="Where each session's recording is written.")
-    ] = None,
-    db: Annotated[
-        Path | None, typer.Option(help="The results store sessions are saved to.")
-    ] = None,
-) -> None:
-    """Serve backtest sessions over HTTP and WebSocket: our API and three dashboards' protocols."""
-    from algotui.serve.manager import Settings
-    from algotui.serve.server import serve as run_server
-
-    if results_dir is None:
-        from platformdirs import user_data_path
-
-        results_dir = user_data_path("algotui") / "sessions"
-    if max_sessions < 1 or max_per_client < 1:
-        raise UserError("--max-sessions and --max-per-client: give at least 1")
-    settings = Settings(
-        host=host,
-        port=port,
-        token=token,
-        strategies_dir=strategies_dir,
-        allow_origins=tuple(allow_origin or ()),
-        keep_minutes=keep_minutes,
-        max_sessions=max_sessions,
-        max_per_client=max_per_client,
-        default_speed=parse_speed(speed),
-        results_dir=results_dir,
-        db=db,
-    )
-    raise typer.Exit(run_server(settings))
-
-
-cache_app = typer.Typer(help="The on-disk cache of downloaded market data.")
+app.command(name="serve")(serve_command)
 app.add_typer(cache_app, name="cache")
-
-
-@cache_app.callback(invoke_without_command=True)
-def _cache_default(ctx: typer.Context) -> None:
-    """With no subcommand, ``algotui cache`` lists the cache."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(cache_list)
-
-
-@cache_app.command("list")
-def cache_list() -> None:
-    """List cached downloads with their size and age."""
-    from algotui.feed.cache import cache_dir, format_age, list_cache
-
-    entries = list_cache()
-    print(f"cache: {cache_dir()}")
-    if not entries:
-        print("(empty)")
-    for e in entries:
-        rows = "?" if e.rows is None else f"{e.rows:,}"
-        age = "unreadable" if e.age_seconds is None else f"{format_age(e.age_seconds)} ago"
-        print(f"{e.name:<48} {rows:>9} rows {e.size / 1024:>9,.1f} KiB  {age}")
-
-
-@cache_app.command("clear")
-def cache_clear() -> None:
-    """Delete every cached download."""
-    from algotui.feed.cache import cache_dir, clear_cache
-
-    print(f"removed {clear_cache()} cached files from {cache_dir()}")
 
 
 @app.command()

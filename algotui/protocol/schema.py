@@ -6,7 +6,8 @@ Run ``python -m algotui.protocol.schema > docs/protocol.schema.json`` after chan
 import json
 from typing import Any
 
-from algotui.protocol.fields import EVENTS, SHARED_DEFS
+from algotui.protocol.defs import SHARED_DEFS
+from algotui.protocol.fields import EVENTS
 
 
 def schema() -> dict[str, Any]:

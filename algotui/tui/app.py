@@ -5,6 +5,11 @@ recording) is read by a worker thread behind a :class:`~algotui.run.player.Playe
 drains whatever the player released since the last frame into the
 :class:`~algotui.view.state.RunState` and redraws only the panes whose data changed, so the app
 never handles a message per bar however fast the run goes.
+
+It is one piece because it is the place where the panes, the screens and the run's controls
+meet: each action here is a few lines handing a key to a widget, a screen or the controls
+(drawing lives in :mod:`algotui.tui.render`, keys in :mod:`algotui.tui.keys`, the frame's
+speed measures in :mod:`algotui.tui.clock`).
 """
 
 import threading
