@@ -19,7 +19,7 @@ DEFAULT_PERIOD = "1y"
 DEFAULT_TIMEOUT = 20.0
 INTRADAY = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h")
 
-_PERIOD_DAYS = {
+PERIOD_DAYS = {
     "1d": 1,
     "5d": 5,
     "1mo": 30,
@@ -196,7 +196,7 @@ def _check_intraday(
         if period == "ytd":
             reach = (today - date(today.year, 1, 1)).days + 1
         else:
-            reach = _PERIOD_DAYS[str(period)]
+            reach = PERIOD_DAYS[str(period)]
         span = reach
         shorter = "a shorter --period"
     if reach > limit:

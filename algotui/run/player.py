@@ -299,12 +299,7 @@ class Playback:
             return
         self.player.resume()
 
-    def toggle(self) -> bool:
-        if self.paused:
-            self.resume()
-        else:
-            self.pause()
-        return self.paused
+    toggle = Player.toggle  # the same: pause or resume, by this object's own paused
 
     def step(self, bars: int = 1) -> None:
         if self.state.rewound:

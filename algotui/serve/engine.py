@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from algotui.feed.yahoo_request import PERIOD_DAYS  # days a period reaches back
 from algotui.serve.config import SAMPLE, RunConfig
 
 BATCH_EVENTS = 512
@@ -33,18 +34,6 @@ BATCH_SECONDS = 0.02
 MAX_BARS = 200_000
 
 Batch = list[dict[str, Any]]
-#: Calendar days each period reaches back over local bars (as Yahoo reads them).
-PERIOD_DAYS = {
-    "1d": 1,
-    "5d": 5,
-    "1mo": 30,
-    "3mo": 90,
-    "6mo": 182,
-    "1y": 365,
-    "2y": 730,
-    "5y": 1825,
-    "10y": 3650,
-}
 
 
 def warm_up() -> None:

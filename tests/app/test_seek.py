@@ -4,29 +4,14 @@ import time
 
 from algotui.engine import BUILTINS, Backtest
 from algotui.feed import load_source
-from algotui.protocol.records import Candles
 from algotui.run.player import Player
 from algotui.tui.app import AlgoApp
-from algotui.view.state import RunState
+from tests.unit.test_run_state import _fed
 
 
 def _app(**kw) -> tuple[AlgoApp, list]:
     records = list(Backtest(load_source("sample"), BUILTINS["rsi_reversion"], run_id="r").stream())
     return AlgoApp(Player(records, speed=kw.pop("speed", None)), run_id="r", **kw), records
-
-
-def _fed_to(records: list, bars: int) -> RunState:
-    state = RunState("r")
-    for record in records:
-        if isinstance(record, Candles):
-            room = bars - state.received
-            if room <= 0:
-                break
-            if len(record) > room:
-                state.apply([record.part(0, room)])
-                break
-        state.apply([record])
-    return state
 
 
 async def _until(pilot, cond, timeout: float = 20.0) -> None:
@@ -46,7 +31,7 @@ async def test_g_300_shows_the_run_as_of_bar_300() -> None:
         await _until(pilot, lambda: app.state.done)
         await pilot.press("g", *"300", "enter")
         await _until(pilot, lambda: app.state.bars == 300)
-        expected = _fed_to(records, 300)
+        expected = _fed(records, 300)
         assert app.state.stats == expected.stats
         assert app.state.snapshot() == expected.snapshot()
         assert "REPLAY" in _status(app) and "bar 300 of 782" in _status(app)
@@ -89,4 +74,4 @@ async def test_playing_on_from_a_seek_catches_up_then_goes_on() -> None:
         await _until(pilot, lambda: app.state.bars > 500, timeout=30)
         await pilot.press("f")
         await _until(pilot, lambda: app.state.done and not app.state.rewound)
-        assert app.state.snapshot() == _fed_to(records, 782).snapshot()
+        assert app.state.snapshot() == _fed(records, 782).snapshot()

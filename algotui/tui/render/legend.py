@@ -29,9 +29,9 @@ MARKER_LEGEND: tuple[LegendRow, ...] = (
     LegendRow("✓", "success", "exit with a profit"),
     LegendRow("✕", "error", "exit with a loss"),
     LegendRow("⠤⠒", "success", "trade line, entry to exit: green won, red lost"),
-    LegendRow("╌", "foreground", "open trade: entry (grey), stop-loss (red), take-profit (green)"),
-    LegendRow("┄", "foreground", "an indicator's guide levels (as the strategy declared them)"),
-    LegendRow("┊", "foreground", "the bar cursor (c); its readout shows the bar's values"),
+    LegendRow("╌", "foreground", "open trade: entry, stop-loss (red), target (green)"),
+    LegendRow("┄", "foreground", "guide levels the strategy declared"),
+    LegendRow("┊", "foreground", "the bar cursor (c) and its readout"),
 )
 
 
