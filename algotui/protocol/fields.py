@@ -4,6 +4,8 @@ This table is the one definition of the wire format. The records the engine yiel
 (:mod:`algotui.protocol.records`) are made from it, the encoders (:mod:`algotui.protocol.encode`)
 write dicts and JSON text in its order, and ``docs/protocol.schema.json`` is generated from it
 (``python -m algotui.protocol.schema``; a test checks the file is up to date).
+
+Long because it is data: every event type and field of the wire format, read in one place.
 """
 
 from dataclasses import dataclass, field

@@ -8,6 +8,9 @@ the same message. A :class:`ConfigError` names the field the client sent.
 
 Strategy code never comes from the network: a ``strategy_code`` field is refused, and a
 strategy is a built-in name or a ``.py`` file inside the server's ``--strategies-dir``.
+
+One piece on purpose: the field maps of every protocol and the one validation they share sit
+together, so that a field's names and its check are read side by side.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ read it on each frame and compare ``version`` to know whether anything changed.
 then as of that bar (what came later is kept, out of sight), found by bisection over lists
 sorted by bar, and the open trades from a keyframe and the fills after it. :meth:`follow`
 shows the newest bar again.
+
+One class on purpose: its handlers and the views a rewind limits are the two sides of the same
+lists (what :meth:`apply` appends is what the properties bisect).
 """
 
 from bisect import bisect_right
