@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -99,7 +99,7 @@ def _child(bt: Backtest, conn: Any) -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
-    out = _Batcher(conn)
+    out = Batcher(lambda batch: conn.send(pack(batch)))
     try:
         for record in bt.stream():
             out.add(record, len(record) if isinstance(record, Candles) else 0)
@@ -169,13 +169,23 @@ def unpack(packed: tuple) -> list[Any]:
     return out
 
 
-class _Batcher:
-    """Collects records and sends them in batches: once a batch is full, or is
-    :data:`BATCH_SECONDS` old. A thread sends a batch left waiting (the last events of a bar
-    before a slow strategy's next one), so nothing is held back longer than that."""
+class Batcher:
+    """Collects items and hands them to ``send`` in batches: once a batch holds ``items``
+    items or ``bars`` bars, or is ``seconds`` old. A thread sends a batch left waiting (the
+    last events of a bar before a slow strategy's next one), so nothing is held back longer.
+    The transport of an engine in a child process (here, and for ``algotui serve``'s
+    sessions)."""
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    def __init__(
+        self,
+        send: Callable[[list[Any]], None],
+        *,
+        items: int = BATCH_ITEMS,
+        bars: int = BATCH_BARS,
+        seconds: float = BATCH_SECONDS,
+    ) -> None:
+        self.send = send
+        self.max_items, self.max_bars, self.seconds = items, bars, seconds
         self.batch: list[Any] = []
         self.bars = 0
         self.started = 0.0  # when the oldest unsent item came
@@ -185,13 +195,18 @@ class _Batcher:
         self.thread.daemon = True
         self.thread.start()
 
-    def add(self, item: Any, bars: int) -> None:
+    def add(self, item: Any, bars: int = 0) -> None:
+        """One item (``bars`` bars of candles in it)."""
+        self.extend([item], bars)
+
+    def extend(self, items: list[Any], bars: int = 0) -> None:
+        """Several items at once."""
         with self.lock:
             if not self.batch:
                 self.started = time.monotonic()
-            self.batch.append(item)
+            self.batch.extend(items)
             self.bars += bars
-            if len(self.batch) >= BATCH_ITEMS or self.bars >= BATCH_BARS:
+            if len(self.batch) >= self.max_items or self.bars >= self.max_bars:
                 self._send()
 
     def close(self) -> None:
@@ -203,12 +218,12 @@ class _Batcher:
 
     def _send(self) -> None:
         if self.batch:
-            self.conn.send(pack(self.batch))
+            self.send(self.batch)
             self.batch = []
             self.bars = 0
 
     def _flush_old(self) -> None:
-        while not self.done.wait(BATCH_SECONDS / 2):
+        while not self.done.wait(self.seconds / 2):
             with self.lock:
-                if self.batch and time.monotonic() - self.started >= BATCH_SECONDS:
+                if self.batch and time.monotonic() - self.started >= self.seconds:
                     self._send()

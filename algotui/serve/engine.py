@@ -19,13 +19,13 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from algotui.feed.yahoo_request import PERIOD_DAYS  # days a period reaches back
+from algotui.run.process import Batcher
 from algotui.serve.config import SAMPLE, RunConfig
 
 BATCH_EVENTS = 512
@@ -176,7 +176,7 @@ def _child(cfg: RunConfig, run_id: str, conn: Any) -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
-    out = _Batcher(conn)
+    out = Batcher(_sender(conn), items=BATCH_EVENTS, bars=1 << 62, seconds=BATCH_SECONDS)
     seq = 0
     try:
         from algotui.engine import Backtest, load_strategy
@@ -223,46 +223,13 @@ def _error(run_id: str, seq: int, message: str, details: str) -> dict[str, Any]:
     return {"type": "error", "seq": seq, "run_id": run_id, "message": message, "details": details}
 
 
-class _Batcher:
-    """Sends events in batches: when full, or once the oldest is :data:`BATCH_SECONDS` old
-    (a thread sends a batch left waiting behind a slow strategy's next bar)."""
+def _sender(conn: Any) -> Any:
+    """Sends a batch of events to the server; a server gone away leaves nobody to tell."""
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.batch: Batch = []
-        self.started = 0.0
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._flush_old, daemon=True)
-        self.thread.start()
+    def send(batch: Batch) -> None:
+        try:
+            conn.send(batch)
+        except (BrokenPipeError, OSError):
+            os._exit(0)
 
-    def add(self, item: dict[str, Any]) -> None:
-        self.extend([item])
-
-    def extend(self, items: list[dict[str, Any]]) -> None:
-        with self.lock:
-            if not self.batch:
-                self.started = time.monotonic()
-            self.batch.extend(items)
-            if len(self.batch) >= BATCH_EVENTS:
-                self._send()
-
-    def close(self) -> None:
-        self.done.set()
-        self.thread.join()
-        with self.lock:
-            self._send()
-
-    def _send(self) -> None:
-        if self.batch:
-            try:
-                self.conn.send(self.batch)
-            except (BrokenPipeError, OSError):  # the server went away: nobody to tell
-                os._exit(0)
-            self.batch = []
-
-    def _flush_old(self) -> None:
-        while not self.done.wait(BATCH_SECONDS / 2):
-            with self.lock:
-                if self.batch and time.monotonic() - self.started >= BATCH_SECONDS:
-                    self._send()
+    return send
